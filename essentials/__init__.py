@@ -1,0 +1,1 @@
+"""The four essential Lambdas: Scheduler, Orchestrator, WorkerAssistant, Scavenger."""

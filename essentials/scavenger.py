@@ -1,0 +1,114 @@
+"""Scavenger: expired tasks to retry (backoff with full jitter) or dead; due retries to the front.
+
+It also redrives dead tasks on request: ``{"action": "redrive", "labourer_id": ..., "since": epoch}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ganger import constants
+from ganger.documents import ScavengerConfig
+from ganger.errors import InvalidEvent, UnknownLabourer
+from ganger.labourer import Labourer
+from ganger.processor import Processor, handler_for
+from ganger.retries import Retirer
+from ganger.tasks import STATUS_DEAD, TaskStore
+
+logger = logging.getLogger(__name__)
+Logger(service="sosw_scavenger")
+
+
+@dataclass
+class ScavengeRun:
+    labourer_id: str
+    expired: int = 0
+    retried: int = 0
+    dead: int = 0
+    requeued: int = 0
+    lost: int = 0
+
+
+class Scavenger(Processor[ScavengerConfig]):
+    config_class = ScavengerConfig
+    default_function_name = "sosw_scavenger"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store: TaskStore | None = None
+
+    @property
+    def store(self) -> TaskStore:
+        if self._store is None:
+            self._store = TaskStore(self.clients.dynamodb)
+        return self._store
+
+    def retirer(self, config: ScavengerConfig) -> Retirer:
+        topic = config.dead_tasks_topic_arn or constants.getenv(constants.ENV_DEAD_TASKS_TOPIC) or ""
+        return Retirer(self.store, self.clients.sns if topic else None, topic)
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        if isinstance(event, dict) and event.get("action") == "redrive":
+            return self.redrive(event)
+        config = self.config
+        now = self.clock()
+        runs = []
+        labourers = self.labourers()
+        for labourer in labourers.values():
+            if config.labourers and labourer.id not in config.labourers:
+                continue
+            try:
+                runs.append(self.scavenge(labourer, config, now))
+            except Exception:
+                logger.exception("scavenging labourer %s failed", labourer.id)
+                self.stats["labourer_errors"] += 1
+        return {"labourers": {r.labourer_id: r.__dict__ for r in runs}, "stats": dict(self.stats)}
+
+    def scavenge(self, labourer: Labourer, config: ScavengerConfig, now: float) -> ScavengeRun:
+        run = ScavengeRun(labourer.id)
+        retirer = self.retirer(config)
+        expired = self.store.expired(labourer.id, now, labourer.running_after(now), config.batch_limit)
+        run.expired = len(expired)
+        for task in expired:
+            reason = f"attempt {task.attempts} expired after {labourer.duration + labourer.cooldown}s without a report"
+            outcome = retirer.retire(task, labourer, task.invocation_token, now, reason)
+            setattr(run, outcome, getattr(run, outcome) + 1)
+        due = self.store.due_retries(labourer.id, now, config.batch_limit)
+        if due:
+            positions = self.store.reserve_positions(labourer.id, len(due), front=True)
+            outcome = self.store.requeue(due, positions)
+            run.requeued = len(outcome.done)
+            run.lost += len(outcome.lost)
+        for key in ("expired", "retried", "dead", "requeued"):
+            self.stats[key] += getattr(run, key)
+        self.emit_metrics(
+            {"labourer": labourer.id},
+            {"Expired": run.expired, "Retried": run.retried, "Dead": run.dead, "Requeued": run.requeued},
+        )
+        return run
+
+    def redrive(self, event: dict[str, Any]) -> dict[str, Any]:
+        labourer_id = event.get("labourer_id")
+        if not isinstance(labourer_id, str) or not labourer_id:
+            raise InvalidEvent("labourer_id", "redrive needs the labourer's id")
+        if labourer_id not in self.labourers():
+            raise UnknownLabourer(labourer_id, sorted(self.labourers()))
+        since = event.get("since", 0)
+        limit = event.get("limit", 1000)
+        if not isinstance(since, (int, float)) or isinstance(since, bool):
+            raise InvalidEvent("since", "expected epoch seconds")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidEvent("limit", "expected a positive integer")
+        dead = self.store.closed(labourer_id, STATUS_DEAD, since, limit=limit)
+        if event.get("dry_run"):
+            return {"labourer_id": labourer_id, "would_redrive": [t.task_id for t in dead]}
+        positions = self.store.reserve_positions(labourer_id, len(dead), front=True)
+        outcome = self.store.redrive(dead, positions)
+        return {"labourer_id": labourer_id, "redriven": outcome.done, "skipped": outcome.lost}
+
+
+lambda_handler = handler_for(Scavenger)

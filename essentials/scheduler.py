@@ -1,0 +1,204 @@
+"""Scheduler: turns a business job into tasks.
+
+sosw's format ``{"job": {"lambda_name": ..., "payload": {...}, ...}}``, chunked by ``job_schema``.
+Task ids derive from the job id and the chunk's index, and the job's marker is created with a
+conditional put, so a job delivered twice creates each task once. Tasks are written with
+BatchWriteItem; a job too big for one run hands its cursor to a sibling invocation in time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ganger import labourer as labourers_mod
+from ganger.chunking import chunk_job
+from ganger.documents import SchedulerConfig
+from ganger.errors import InvalidJob, UnknownLabourer
+from ganger.labourer import Labourer
+from ganger.processor import Processor, handler_for
+from ganger.tasks import Task, TaskStore
+
+logger = logging.getLogger(__name__)
+Logger(service="sosw_scheduler")
+
+RESERVED_JOB_KEYS = ("lambda_name", "job_id", "job_schema_name", "payload")
+MAX_JOB_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    lambda_name: str
+    body: dict[str, Any]
+    job_id: str | None = None
+    schema_name: str = "default"
+    cursor: int | None = None  # set only in a sibling's continuation
+
+
+def _load(value: Any, field_name: str) -> Any:
+    if isinstance(value, (str, bytes)):
+        if len(value) > MAX_JOB_BYTES:
+            raise InvalidJob(field_name, f"larger than {MAX_JOB_BYTES} bytes")
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidJob(field_name, f"not valid JSON: {exc.msg}") from exc
+    return value
+
+
+def parse_job(event: Any) -> Job:
+    """The typed job of an event, or InvalidJob naming the bad field."""
+    event = _load(event, "event")
+    if not isinstance(event, dict):
+        raise InvalidJob("event", f"expected an object, got {type(event).__name__}")
+    job = _load(event["job"], "job") if "job" in event else event
+    if not isinstance(job, dict):
+        raise InvalidJob("job", f"expected an object, got {type(job).__name__}")
+    name = job.get("lambda_name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidJob("job.lambda_name", "missing; it names the labourer (function name or ARN)")
+    body = {k: v for k, v in job.items() if k not in RESERVED_JOB_KEYS}
+    payload = _load(job.get("payload", {}), "job.payload")
+    if not isinstance(payload, dict):
+        raise InvalidJob("job.payload", f"expected an object, got {type(payload).__name__}")
+    body.update(payload)
+    job_id = event.get("job_id", job.get("job_id"))
+    if job_id is not None and (not isinstance(job_id, str) or not job_id or len(job_id) > 200):
+        raise InvalidJob("job.job_id", "expected a non-empty string of at most 200 characters")
+    schema_name = job.get("job_schema_name") or "default"
+    if not isinstance(schema_name, str):
+        raise InvalidJob("job.job_schema_name", "expected a string")
+    cursor = event.get("cursor")
+    if cursor is not None and (not isinstance(cursor, int) or cursor < 0):
+        raise InvalidJob("cursor", "expected a non-negative integer")
+    return Job(name.strip(), body, job_id, schema_name, cursor)
+
+
+def derive_job_id(labourer_id: str, chunks: list[dict[str, Any]]) -> str:
+    """Same labourer and same chunks (dates included) -> same id, so a redelivery is recognised."""
+    digest = hashlib.sha256(labourer_id.encode())
+    for chunk in chunks:
+        digest.update(json.dumps(chunk, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:20]
+
+
+def task_id_for(job_id: str, index: int) -> str:
+    return f"{job_id}-{index}"
+
+
+class Scheduler(Processor[SchedulerConfig]):
+    config_class = SchedulerConfig
+    default_function_name = "sosw_scheduler"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store: TaskStore | None = None
+
+    @property
+    def store(self) -> TaskStore:
+        if self._store is None:
+            self._store = TaskStore(self.clients.dynamodb)
+        return self._store
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        job = parse_job(event)
+        config = self.config
+        labourers = self.labourers()
+        labourer = labourers_mod.resolve(labourers, job.lambda_name)
+        if labourer is None:
+            raise UnknownLabourer(job.lambda_name, sorted(labourers))
+        schema = config.job_schema_variants.get(job.schema_name)
+        if schema is None:
+            raise InvalidJob("job.job_schema_name", f"no job_schema_variants entry {job.schema_name!r}")
+        today = datetime.datetime.fromtimestamp(self.clock(), datetime.timezone.utc).date()
+        chunks = chunk_job(job.body, schema.attrs(), today)
+        job_id = job.job_id or derive_job_id(labourer.id, chunks)
+        now = self.clock()
+        start, recheck = self._start(job, job_id, labourer, len(chunks), config, now)
+        if start is None:
+            return {"job_id": job_id, "labourer_id": labourer.id, "duplicate": True, "tasks_created": 0}
+        return self._write(job, job_id, labourer, chunks, start, recheck, config)
+
+    def _start(
+        self, job: Job, job_id: str, labourer: Labourer, total: int, config: SchedulerConfig, now: float
+    ) -> tuple[int | None, bool]:
+        """Where to start writing (None: nothing to do) and whether rows may already exist."""
+        if job.cursor is not None:
+            return (job.cursor if self._take_handoff(job_id, job.cursor) else None), False
+        existing = self.store.start_job(job_id, labourer.id, total, now, config.lease_seconds)
+        if existing is None:
+            return 0, False
+        if existing.get("job_status") == "scheduling" and existing.get("lease_until", 0) < now:
+            logger.warning("job %s stopped at chunk %s earlier; resuming", job_id, existing.get("cursor"))
+            return int(existing.get("cursor", 0)), True
+        logger.info("job %s was already scheduled (%s); nothing to do", job_id, existing.get("job_status"))
+        return None, False
+
+    def _take_handoff(self, job_id: str, cursor: int) -> bool:
+        taken = self.store.take_handoff(job_id, cursor)
+        if not taken:
+            logger.warning("continuation of job %s at %s already taken", job_id, cursor)
+        return taken
+
+    def _write(
+        self,
+        job: Job,
+        job_id: str,
+        labourer: Labourer,
+        chunks: list[dict[str, Any]],
+        start: int,
+        recheck: bool,
+        config: SchedulerConfig,
+    ) -> dict[str, Any]:
+        cursor = start
+        created = 0
+        while cursor < len(chunks):
+            if cursor > start and self.remaining_seconds() < config.reserve_seconds:
+                self._hand_over(job, job_id, cursor, config)
+                return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "continued_at": cursor}
+            step = range(cursor, min(cursor + config.rows_per_step, len(chunks)))
+            created += self._write_step(job_id, labourer, chunks, step, recheck)
+            cursor = step.stop
+        self.store.update_job(job_id, cursor, "scheduled", self.clock(), config.lease_seconds)
+        self.stats["tasks_created"] += created
+        return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "total": len(chunks)}
+
+    def _write_step(
+        self, job_id: str, labourer: Labourer, chunks: list[dict[str, Any]], step: range, recheck: bool
+    ) -> int:
+        ids = [task_id_for(job_id, i) for i in step]
+        existing = self.store.existing_ids(ids, labourer.id) if recheck else set()
+        fresh = [(i, task_id) for i, task_id in zip(step, ids, strict=True) if task_id not in existing]
+        positions = self.store.reserve_positions(labourer.id, len(fresh))
+        now = int(self.clock())
+        tasks = [
+            Task(
+                task_id=task_id,
+                labourer_id=labourer.id,
+                created_at=now,
+                greenfield=position,
+                payload=json.dumps(chunks[i], default=str),
+                job_id=job_id,
+            )
+            for (i, task_id), position in zip(fresh, positions, strict=True)
+        ]
+        self.store.put_new(tasks)
+        return len(tasks)
+
+    def _hand_over(self, job: Job, job_id: str, cursor: int, config: SchedulerConfig) -> None:
+        self.store.update_job(job_id, cursor, "scheduling", self.clock(), config.lease_seconds)
+        target = getattr(self.context, "invoked_function_arn", None) or self.function_name
+        event = {"job": {"lambda_name": job.lambda_name, "job_schema_name": job.schema_name, **job.body},
+                 "job_id": job_id, "cursor": cursor}  # fmt: skip
+        self.clients.lambda_.invoke(FunctionName=target, InvocationType="Event", Payload=json.dumps(event).encode())
+        self.stats["siblings_spawned"] += 1
+        logger.info("job %s continues in a sibling at chunk %d", job_id, cursor)
+
+
+lambda_handler = handler_for(Scheduler)

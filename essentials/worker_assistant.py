@@ -1,0 +1,151 @@
+"""WorkerAssistant: where workers report (sosw's events).
+
+``{"action": "mark_task_as_completed" | "mark_task_as_failed", "task_id": ..., "stats": {...},
+"result": {...}, "invocation_token": ...}``. Completion archives the task in one transaction,
+conditioned on the reporting attempt still owning it; a late or repeated report is recorded and
+changes nothing else. A failure sends the task to the retry path at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ganger import constants
+from ganger.documents import WorkerAssistantConfig
+from ganger.errors import InvalidEvent, UnknownLabourer
+from ganger.processor import Processor, handler_for
+from ganger.retries import Retirer
+from ganger.tasks import STATUS_COMPLETED, Task, TaskStore
+
+logger = logging.getLogger(__name__)
+Logger(service="sosw_worker_assistant")
+
+ACTIONS = ("mark_task_as_completed", "mark_task_as_failed")
+
+
+@dataclass(frozen=True)
+class Report:
+    action: str
+    task_id: str
+    invocation_token: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+def _object_field(event: dict[str, Any], name: str) -> dict[str, Any]:
+    value = event.get(name)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidEvent(name, f"a string that is not JSON ({exc.msg})") from exc
+    if not isinstance(value, dict):
+        raise InvalidEvent(name, f"expected an object (or its JSON string), got {type(value).__name__}")
+    return value
+
+
+def parse_report(event: Any) -> Report:
+    """A typed report, or InvalidEvent naming the missing or bad field."""
+    if isinstance(event, (str, bytes)):
+        try:
+            event = json.loads(event)
+        except json.JSONDecodeError as exc:
+            raise InvalidEvent("event", f"not JSON: {exc.msg}") from exc
+    if not isinstance(event, dict):
+        raise InvalidEvent("event", f"expected an object, got {type(event).__name__}")
+    action = event.get("action")
+    if action is None:
+        raise InvalidEvent("action", "missing; expected one of " + ", ".join(ACTIONS))
+    if action not in ACTIONS:
+        raise InvalidEvent("action", f"unsupported {str(action)[:60]!r}; expected one of " + ", ".join(ACTIONS))
+    task_id = event.get("task_id")
+    if task_id is None:
+        raise InvalidEvent("task_id", "missing")
+    if not isinstance(task_id, str) or not task_id.strip() or len(task_id) > 1024:
+        raise InvalidEvent("task_id", f"expected a non-empty string of at most 1024 characters, got {task_id!r:.60}")
+    token = event.get("invocation_token")
+    if token is not None and not isinstance(token, str):
+        raise InvalidEvent("invocation_token", f"expected a string, got {type(token).__name__}")
+    reason = event.get("reason", "")
+    if not isinstance(reason, str):
+        raise InvalidEvent("reason", f"expected a string, got {type(reason).__name__}")
+    return Report(action, task_id, token, _object_field(event, "stats"), _object_field(event, "result"), reason[:1000])
+
+
+class WorkerAssistant(Processor[WorkerAssistantConfig]):
+    config_class = WorkerAssistantConfig
+    default_function_name = "sosw_worker_assistant"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store: TaskStore | None = None
+
+    @property
+    def store(self) -> TaskStore:
+        if self._store is None:
+            self._store = TaskStore(self.clients.dynamodb)
+        return self._store
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        report = parse_report(event)
+        now = self.clock()
+        task = self.store.get(report.task_id)
+        late = self._late_reason(task, report, now)
+        if late or task is None:
+            return self._late(report, late)
+        if report.action == "mark_task_as_completed":
+            outcome = self._complete(task, report, now)
+        else:
+            outcome = self._fail(task, report, now)
+        if outcome == "lost":
+            return self._late(report, "the task changed while the report was handled")
+        self.stats[outcome] += 1
+        self.emit_metrics({"labourer": task.labourer_id}, {outcome.capitalize(): 1})
+        return {"task_id": report.task_id, "outcome": outcome}
+
+    @staticmethod
+    def _late_reason(task: Task | None, report: Report, now: float) -> str:
+        if task is None:
+            return "the task is no longer live (closed or waiting for retry)"
+        if task.is_queued(now):
+            return "the task is queued again for a later attempt"
+        if report.invocation_token is not None and report.invocation_token != task.invocation_token:
+            return f"attempt token does not match the current attempt {task.attempts}"
+        return ""
+
+    def _late(self, report: Report, reason: str) -> dict[str, Any]:
+        recorded = self.store.record_late_report(report.task_id, report.action)
+        logger.warning("late report %s for task %s ignored: %s", report.action, report.task_id, reason)
+        self.stats["late_reports"] += 1
+        return {"task_id": report.task_id, "outcome": "late", "reason": reason, "recorded_on_closed": recorded}
+
+    def _complete(self, task: Task, report: Report, now: float) -> str:
+        extra = dict(task.extra)
+        extra.update({f"stat_{k}": v for k, v in report.stats.items()})
+        extra.update({f"result_{k}": v for k, v in report.result.items()})
+        done = self.store.close(replace(task, extra=extra), report.invocation_token, STATUS_COMPLETED, now)
+        return "completed" if done else "lost"
+
+    def _fail(self, task: Task, report: Report, now: float) -> str:
+        labourer = self.labourers().get(task.labourer_id)
+        if labourer is None:
+            raise UnknownLabourer(task.labourer_id, sorted(self.labourers()))
+        topic = self.config.dead_tasks_topic_arn or constants.getenv(constants.ENV_DEAD_TASKS_TOPIC) or ""
+        extra = dict(task.extra)
+        extra.update({f"stat_{k}": v for k, v in report.stats.items()})
+        extra.update({f"result_{k}": v for k, v in report.result.items()})
+        retirer = Retirer(self.store, self.clients.sns if topic else None, topic)
+        reason = f"worker reported failure: {report.reason or 'no reason given'}"
+        outcome = retirer.retire(replace(task, extra=extra), labourer, report.invocation_token, now, reason)
+        return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
+
+
+lambda_handler = handler_for(WorkerAssistant)

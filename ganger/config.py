@@ -1,0 +1,177 @@
+"""ConfigStore: config documents in the DynamoDB `config` table (sosw's schema), read, merged, validated.
+
+A document is one item: HASH ``env``, RANGE ``config_name``, attribute ``config_value`` (a JSON string).
+``TypedConfig`` merges a document over a dataclass's defaults, validates it, caches it for a short
+TTL and keeps the last good value when an edit is bad, so a typo never stops a running system.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from botocore.exceptions import ClientError
+
+from ganger import constants, schema
+from ganger.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+DEFAULT_TTL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A raw document as stored, with its version for conditional writes."""
+
+    name: str
+    value: Any
+    version: int
+
+
+class ConfigStore:
+    """Every access to the config table."""
+
+    def __init__(self, dynamodb: Any, table: str | None = None, env: str | None = None) -> None:
+        self._ddb = dynamodb
+        self.table = table or constants.getenv(constants.ENV_CONFIG_TABLE) or constants.DEFAULT_CONFIG_TABLE
+        self.env = env or constants.getenv(constants.ENV_CONFIG_ENV) or constants.DEFAULT_CONFIG_ENV
+
+    def get(self, name: str) -> StoredDocument | None:
+        """The document, or None when there is none. Raises ConfigError when it is not JSON."""
+        item = self._ddb.get_item(
+            TableName=self.table,
+            Key={"env": {"S": self.env}, "config_name": {"S": name}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        raw = item.get("config_value", {}).get("S")
+        if raw is None:
+            raise ConfigError(name, "config_value", "missing or not a string")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(name, "", f"config_value is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        return StoredDocument(name, value, int(item.get("version", {}).get("N", "0")))
+
+    def put(self, name: str, value: Any, expected_version: int | None = None) -> int:
+        """Write a document; with ``expected_version`` only if nobody changed it since. Returns the new version."""
+        new_version = (expected_version or 0) + 1
+        kwargs: dict[str, Any] = {}
+        if expected_version is not None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(config_name) OR version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+            if expected_version == 0:
+                kwargs["ConditionExpression"] = "attribute_not_exists(config_name) OR attribute_not_exists(version)"
+                kwargs.pop("ExpressionAttributeValues")
+        try:
+            self._ddb.put_item(
+                TableName=self.table,
+                Item={
+                    "env": {"S": self.env},
+                    "config_name": {"S": name},
+                    "config_value": {"S": json.dumps(value, indent=1, sort_keys=True)},
+                    "version": {"N": str(new_version)},
+                },
+                **kwargs,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConfigError(name, "", f"changed by someone else since version {expected_version}") from exc
+            raise
+        return new_version
+
+    def names(self) -> Iterator[str]:
+        """Names of every document of this env (paginated)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "env = :e",
+            "ExpressionAttributeValues": {":e": {"S": self.env}},
+            "ProjectionExpression": "config_name",
+            "Limit": 100,
+        }
+        while True:
+            page = self._ddb.query(**kwargs)
+            for item in page.get("Items", []):
+                yield item["config_name"]["S"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def load_folder(store: ConfigStore, folder: Path | str, validate: Callable[[str, Any], None] | None = None) -> list[str]:
+    """Load every ``<name>.json`` of a folder into the config table as document ``<name>``.
+
+    Each document is parsed (and validated, when ``validate`` is given) before anything is written,
+    so a bad file leaves the table as it was. Returns the names written.
+    """
+    documents = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            value = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(path.stem, "", f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        if validate is not None:
+            validate(path.stem, value)
+        documents.append((path.stem, value))
+    for name, value in documents:
+        store.put(name, value)
+    return [name for name, _ in documents]
+
+
+class TypedConfig(Generic[T]):
+    """A document merged over typed defaults, re-read after a TTL, last good value kept."""
+
+    def __init__(
+        self,
+        store_factory: Callable[[], ConfigStore],
+        name: str,
+        parser: Callable[[dict[str, Any]], T],
+        defaults: dict[str, Any],
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store_factory = store_factory
+        self.name = name
+        self._parser = parser
+        self._defaults = defaults
+        self._ttl = ttl if ttl is not None else float(constants.getenv(constants.ENV_CONFIG_TTL) or DEFAULT_TTL_SECONDS)
+        self._clock = clock
+        self._value: T | None = None
+        self._fetched_at = float("-inf")
+        self.last_error: ConfigError | None = None
+
+    def get(self) -> T:
+        """The current config; reads the table when the cached value is older than the TTL."""
+        if self._value is not None and self._clock() - self._fetched_at < self._ttl:
+            return self._value
+        try:
+            self._value = self._load()
+            self.last_error = None
+        except ConfigError as exc:
+            self.last_error = exc
+            if self._value is None:
+                raise
+            logger.error("%s; keeping the last good config", exc)
+        self._fetched_at = self._clock()
+        return self._value
+
+    def invalidate(self) -> None:
+        """Force a re-read on the next ``get``."""
+        self._fetched_at = float("-inf")
+
+    def _load(self) -> T:
+        stored = self._store_factory().get(self.name)
+        document = stored.value if stored else {}
+        if not isinstance(document, dict):
+            raise ConfigError(self.name, "", f"expected a JSON object, got {type(document).__name__}")
+        try:
+            return self._parser(schema.merge(self._defaults, document))
+        except schema.SchemaError as exc:
+            raise ConfigError(self.name, exc.path, exc.problem) from exc

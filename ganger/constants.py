@@ -1,0 +1,54 @@
+"""Environment variable names and the one place that reads them.
+
+An explicit argument beats the environment. The local runtime runs several
+functions in one process, so it lays each function's own environment over the
+process environment for the duration of an invocation (see ``env_overlay``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator, Mapping
+
+ENV_CONFIG_ENV = "GANGER_CONFIG_ENV"  # the `env` key of the config table; sosw uses "production"
+ENV_CONFIG_TABLE = "GANGER_CONFIG_TABLE"
+ENV_TASKS_TABLE = "GANGER_TASKS_TABLE"
+ENV_RETRY_TABLE = "GANGER_RETRY_TABLE"
+ENV_CLOSED_TABLE = "GANGER_CLOSED_TABLE"
+ENV_CONFIG_TTL = "GANGER_CONFIG_TTL_SECONDS"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_LAMBDA_ENDPOINT_URL = "AWS_ENDPOINT_URL_LAMBDA"
+ENV_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+ENV_REGION = "AWS_DEFAULT_REGION"
+ENV_DEAD_TASKS_TOPIC = "GANGER_DEAD_TASKS_TOPIC_ARN"
+
+DEFAULT_CONFIG_ENV = "production"
+DEFAULT_CONFIG_TABLE = "config"
+DEFAULT_TASKS_TABLE = "sosw_tasks"
+DEFAULT_RETRY_TABLE = "sosw_retry_tasks"
+DEFAULT_CLOSED_TABLE = "sosw_closed_tasks"
+DEFAULT_REGION = "us-east-1"
+
+_overlay: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "ganger_env_overlay", default=None
+)
+
+
+def getenv(name: str, default: str | None = None) -> str | None:
+    """Read an environment variable, the current function's overlay first."""
+    overlay = _overlay.get()
+    if overlay is not None and name in overlay:
+        return overlay[name]
+    return os.environ.get(name, default)
+
+
+@contextlib.contextmanager
+def env_overlay(variables: Mapping[str, str]) -> Iterator[None]:
+    """Run a block with ``variables`` laid over the process environment (this context only)."""
+    token = _overlay.set(dict(variables))
+    try:
+        yield
+    finally:
+        _overlay.reset(token)

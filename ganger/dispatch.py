@@ -1,0 +1,35 @@
+"""How a claimed task reaches its labourer: a Lambda Invoke (InvocationType Event)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ganger.errors import DispatchError
+from ganger.labourer import Labourer
+from ganger.tasks import Task
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, labourer: Labourer, task: Task) -> None: ...
+
+
+class LambdaDispatcher:
+    """Invokes the labourer's function asynchronously with the task's event (sosw's worker protocol)."""
+
+    def __init__(self, lambda_client: Any) -> None:
+        self._lambda = lambda_client
+
+    def dispatch(self, labourer: Labourer, task: Task) -> None:
+        try:
+            response = self._lambda.invoke(
+                FunctionName=labourer.function,
+                InvocationType="Event",
+                Payload=json.dumps(task.event()).encode(),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DispatchError(task.task_id, labourer.id, str(exc)) from exc
+        if response.get("StatusCode") != 202:
+            raise DispatchError(task.task_id, labourer.id, f"Invoke answered {response.get('StatusCode')}")

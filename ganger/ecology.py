@@ -1,0 +1,70 @@
+"""Labourer health: status 0 (Bad) .. 4 (High), the worst over its CloudWatch `health_metrics`."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from ganger.labourer import HealthMetric, Labourer
+
+logger = logging.getLogger(__name__)
+HIGHEST = 4
+STATUS_NAMES = {0: "Bad", 1: "Poor", 2: "Moderate", 3: "Good", 4: "High"}
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def health_from_value(value: float | None, metric: HealthMetric) -> int:
+    """The highest status whose threshold the value meets (sosw's "feelings"); no data means healthy."""
+    if value is None:
+        return HIGHEST
+    compare = _OPERATORS[metric.feeling_comparison_operator]
+    for status in sorted(metric.feelings, key=int, reverse=True):
+        if compare(value, metric.feelings[status]):
+            return int(status)
+    return 0
+
+
+class Ecology:
+    """Reads each labourer's health metrics from CloudWatch (one GetMetricStatistics per metric)."""
+
+    def __init__(self, cloudwatch: Any, clock: Callable[[], datetime.datetime] | None = None) -> None:
+        self._cloudwatch = cloudwatch
+        self._clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
+
+    def status(self, labourer: Labourer) -> int:
+        worst = HIGHEST
+        for name, metric in labourer.health_metrics.items():
+            value = self._fetch(metric)
+            health = health_from_value(value, metric)
+            logger.debug("labourer %s metric %s = %s -> %s", labourer.id, name, value, health)
+            worst = min(worst, health)
+        return worst
+
+    def _fetch(self, metric: HealthMetric) -> float | None:
+        details = dict(metric.details)
+        period = int(details.pop("MetricAggregationTimeSlice", 300))
+        statistic = details.pop("Statistics", ["Average"])[0]
+        end = self._clock()
+        response = self._cloudwatch.get_metric_statistics(
+            StartTime=end - datetime.timedelta(seconds=period),
+            EndTime=end,
+            Period=details.pop("Period", 60),
+            Statistics=[statistic],
+            **details,
+        )
+        points = [p[statistic] for p in response.get("Datapoints", [])]
+        if not points:
+            return None
+        if statistic == "Maximum":
+            return float(max(points))
+        if statistic == "Minimum":
+            return float(min(points))
+        return float(sum(points) / len(points))

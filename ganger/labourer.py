@@ -1,0 +1,122 @@
+"""Labourers: the typed settings of one worker type, defined once in the `ganger_labourers` document."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ganger import schema
+
+LABOURERS_DOCUMENT = "ganger_labourers"
+INVOCATION_DELTA = 31_557_600  # one year, as sosw: an invoked task's greenfield is now + this
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: delay = uniform(0, min(cap, base * factor ** (attempt - 1)))."""
+
+    base_seconds: float = 30.0
+    factor: float = 2.0
+    cap_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.base_seconds < 0 or self.cap_seconds < 0 or self.factor < 1:
+            raise ValueError("retry needs base_seconds >= 0, cap_seconds >= 0 and factor >= 1")
+
+    def ceiling(self, attempts: int) -> float:
+        """The largest delay after ``attempts`` attempts (before jitter)."""
+        exponent = min(max(attempts - 1, 0), 64)
+        return float(min(self.cap_seconds, self.base_seconds * self.factor**exponent))
+
+    def delay(self, attempts: int, rand: random.Random | None = None) -> float:
+        """The jittered delay before the next attempt."""
+        return (rand or random).uniform(0, self.ceiling(attempts))
+
+
+@dataclass(frozen=True)
+class HealthMetric:
+    """A CloudWatch metric and the thresholds ("feelings") that map its value to a status 0..4 (sosw format)."""
+
+    details: dict[str, Any]
+    feelings: dict[str, float]
+    feeling_comparison_operator: Literal["lt", "le", "gt", "ge"] = "le"
+
+    def __post_init__(self) -> None:
+        bad = [k for k in self.feelings if k not in {"0", "1", "2", "3", "4"}]
+        if bad:
+            raise ValueError(f"feelings keys must be statuses 0..4, got {bad[0]!r}")
+        for required in ("MetricName", "Namespace"):
+            if required not in self.details:
+                raise ValueError(f"details needs `{required}`")
+
+
+@dataclass(frozen=True)
+class Labourer:
+    """One worker type. ``arn`` is the function name or ARN (defaults to the id) or, for a fleet, its queue URL."""
+
+    id: str
+    type: Literal["lambda", "fleet"] = "lambda"
+    arn: str = ""
+    max_simultaneous_invocations: int = 10
+    duration: int = 900
+    cooldown: int = 300
+    max_attempts: int = 3
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    health_metrics: dict[str, HealthMetric] = field(default_factory=dict)
+    group_name: str = ""
+    slots_per_instance: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("a labourer needs a non-empty `id`")
+        for name in ("max_simultaneous_invocations", "duration", "max_attempts"):
+            if getattr(self, name) < (0 if name == "max_simultaneous_invocations" else 1):
+                raise ValueError(f"`{name}` is too small: {getattr(self, name)}")
+        if self.cooldown < 0:
+            raise ValueError("`cooldown` must be >= 0")
+
+    @property
+    def function(self) -> str:
+        """What the Lambda Invoke API takes: the configured ARN or name, else the id."""
+        return self.arn or self.id
+
+    @property
+    def function_name(self) -> str:
+        """The bare function name, as sosw's job `lambda_name` gives it."""
+        return self.function.split(":function:")[-1].split(":")[0]
+
+    def running_after(self, now: float) -> int:
+        """Greenfields above this are running: invoked within duration + cooldown."""
+        return int(now) + INVOCATION_DELTA - self.duration - self.cooldown
+
+    def invoked_greenfield(self, now: float) -> int:
+        """The greenfield a task gets when it is invoked now."""
+        return int(now) + INVOCATION_DELTA
+
+
+@dataclass(frozen=True)
+class LabourersDocument:
+    """The `ganger_labourers` config document: every labourer, keyed by id."""
+
+    labourers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def parse_labourers(document: dict[str, Any]) -> dict[str, Labourer]:
+    """Typed labourers from the document; the key is the id unless the entry gives one."""
+    doc = schema.parse(LabourersDocument, document)
+    result = {}
+    for key, entry in doc.labourers.items():
+        result[key] = schema.parse(Labourer, {"id": key, **entry}, f"labourers.{key}")
+    return result
+
+
+def resolve(labourers: dict[str, Labourer], name: str) -> Labourer | None:
+    """Find a labourer by id, function name or ARN (sosw jobs name it by `lambda_name`)."""
+    if name in labourers:
+        return labourers[name]
+    bare = name.split(":function:")[-1].split(":")[0]
+    for labourer in labourers.values():
+        if bare in (labourer.id, labourer.function_name):
+            return labourer
+    return None

@@ -1,0 +1,194 @@
+"""A loopback HTTP server on its own thread that turns requests into calls of one function.
+
+Every local component (Lambda endpoint, API front, fake Telegram) is a function from an
+``HttpRequest`` to an ``HttpResponse``; this module owns the sockets and threads so that each
+component stays testable without them and ``stop()`` leaves no thread or port behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request as received, headers in arrival order with their original names."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    client_ip: str = LOOPBACK
+
+    @property
+    def path(self) -> str:
+        """The path part of the request target, still percent-encoded."""
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> str:
+        """The raw query string (without ``?``)."""
+        return urlsplit(self.target).query
+
+    def query_params(self) -> dict[str, list[str]]:
+        """Query parameters, every value kept."""
+        return parse_qs(self.query, keep_blank_values=True)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The last value of a header, matched case-insensitively."""
+        wanted = name.lower()
+        found = default
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                found = value
+        return found
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What a component answers; ``Content-Length`` is added by the server."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def json(cls, status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
+        """A JSON response from already serialised text."""
+        return cls(status, text.encode("utf-8"), (("Content-Type", "application/json"), *headers))
+
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+
+class _Server(ThreadingHTTPServer):
+    """Joins its request threads on close and can unblock idle keep-alive connections."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], handle: Handler) -> None:
+        super().__init__(address, _RequestHandler)
+        self.handle_request_fn = handle
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def end_idle_connections(self) -> None:
+        """Stop reading on every open connection so keep-alive handler threads can finish."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                logger.debug("connection already closed")
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Adapts ``http.server`` to the ``Handler`` function of the owning server."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=tuple(self.headers.items()),
+            body=body,
+            client_ip=str(self.client_address[0]),
+        )
+        try:
+            response = self.server.handle_request_fn(request)
+        except Exception:
+            logger.exception("local HTTP handler failed for %s %s", self.command, request.path)
+            response = HttpResponse.json(500, '{"message": "Internal server error"}')
+        self._write(response)
+
+    def _write(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        logger.debug("%s " + format, self.client_address[0], *args)
+
+
+class BackgroundHttpServer:
+    """Serves ``handle`` on 127.0.0.1 (port 0 = ephemeral) from a background thread."""
+
+    def __init__(self, handle: Handler, *, host: str = LOOPBACK, port: int = 0, name: str = "http") -> None:
+        self._handle = handle
+        self._host = host
+        self._port = port
+        self._name = name
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port; only known after ``start()``."""
+        if self._server is None:
+            raise RuntimeError(f"{self._name} server is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash."""
+        return f"http://{self._host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind the socket and start serving."""
+        if self._server is not None:
+            raise RuntimeError(f"{self._name} server already started")
+        self._server = _Server((self._host, self._port), self._handle)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"ganger-{self._name}"
+        )
+        self._thread.start()
+        logger.info("%s server listening on %s", self._name, self.url)
+
+    def stop(self) -> None:
+        """Stop accepting, end idle connections, join every thread and close the port."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        thread.join()
+        server.end_idle_connections()
+        server.server_close()
+        self._server = None
+        self._thread = None
+        logger.info("%s server stopped", self._name)

@@ -1,0 +1,144 @@
+"""Processor: the base of every ganger Lambda.
+
+It owns the Lambda's config document (``<function name>_config``, merged over the class's typed
+defaults, re-read after a short TTL, last good value kept), its injected AWS clients, per-run
+stats and EMF metrics. Nothing here does I/O before the first invocation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from ganger import constants, schema
+from ganger.clients import AwsClients
+from ganger.config import ConfigStore, TypedConfig
+from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+
+logger = logging.getLogger(__name__)
+C = TypeVar("C")
+P = TypeVar("P", bound="Processor[Any]")
+METRICS_NAMESPACE = "ganger"
+
+
+class Processor(Generic[C]):
+    """Base class: subclasses set ``config_class`` (a dataclass with defaults) and implement ``handle``."""
+
+    config_class: ClassVar[type[Any]]
+    default_function_name: ClassVar[str] = "ganger_processor"
+
+    def __init__(
+        self,
+        clients: AwsClients | None = None,
+        config_store: ConfigStore | None = None,
+        function_name: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clients = clients or AwsClients()
+        self._config_store = config_store
+        self.function_name = function_name
+        self.clock = clock
+        self.stats: Counter[str] = Counter()
+        self._config: TypedConfig[C] | None = None
+        self._labourers: TypedConfig[dict[str, Labourer]] | None = None
+        self.context: Any = None
+
+    # ---- config --------------------------------------------------------------------------------
+
+    @property
+    def config_store(self) -> ConfigStore:
+        if self._config_store is None:
+            self._config_store = ConfigStore(self.clients.dynamodb)
+        return self._config_store
+
+    @property
+    def config_name(self) -> str:
+        return f"{self.function_name or self.default_function_name}_config"
+
+    @property
+    def config(self) -> C:
+        """This Lambda's typed config (cached for the TTL)."""
+        if self._config is None:
+            cls = self.config_class
+            self._config = TypedConfig(
+                lambda: self.config_store,
+                self.config_name,
+                lambda doc: schema.parse(cls, doc),
+                schema.to_dict(cls()),
+            )
+        return self._config.get()
+
+    def labourers(self) -> dict[str, Labourer]:
+        """Every labourer, from the one `ganger_labourers` document (cached for the TTL)."""
+        if self._labourers is None:
+            self._labourers = TypedConfig(lambda: self.config_store, LABOURERS_DOCUMENT, parse_labourers, {})
+        return self._labourers.get()
+
+    # ---- running -------------------------------------------------------------------------------
+
+    def __call__(self, event: Any, context: Any = None) -> Any:
+        self.context = context
+        if context is not None and getattr(context, "function_name", None):
+            self.function_name = context.function_name
+        elif self.function_name is None:
+            self.function_name = constants.getenv(constants.ENV_FUNCTION_NAME) or self.default_function_name
+        self.stats = Counter()
+        try:
+            return self.handle(event)
+        finally:
+            if self.stats:
+                logger.info("%s run stats: %s", self.function_name, dict(self.stats))
+
+    def handle(self, event: Any) -> Any:
+        raise NotImplementedError
+
+    def remaining_seconds(self) -> float:
+        """Time left in this invocation (from the Lambda context); plenty when run outside Lambda."""
+        if self.context is not None and hasattr(self.context, "get_remaining_time_in_millis"):
+            return float(self.context.get_remaining_time_in_millis()) / 1000.0
+        return 900.0
+
+    def emit_metrics(self, dimensions: dict[str, str], values: dict[str, float]) -> None:
+        """One EMF blob with these dimensions (Powertools prints it; CloudWatch turns it into metrics)."""
+        values = {k: v for k, v in values.items() if v}
+        if not values:
+            return
+        metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=self.function_name)
+        metrics.add_dimensions(**dimensions)
+        for name, value in values.items():
+            unit = MetricUnit.Seconds if name.endswith("Age") else MetricUnit.Count
+            metrics.add_metric(name=name, unit=unit, value=value)
+        metrics.flush_metrics()
+
+
+_generation = 0
+
+
+def reset_processors() -> None:
+    """Make every ``handler_for`` handler build a fresh processor (a "cold start"; tests use it)."""
+    global _generation
+    _generation += 1
+
+
+def handler_for(factory: Callable[[], Processor[Any]]) -> Callable[[Any, Any], Any]:
+    """A ``lambda_handler`` that builds its processor on first use, one per thread.
+
+    On AWS a container runs one invocation at a time; the local runtime runs several at once in one
+    process, so each thread gets its own processor, as each container would.
+    """
+    local = threading.local()
+
+    def lambda_handler(event: Any, context: Any) -> Any:
+        processor = getattr(local, "processor", None)
+        if processor is None or getattr(local, "generation", None) != _generation:
+            processor = local.processor = factory()
+            local.generation = _generation
+        return processor(event, context)
+
+    return lambda_handler

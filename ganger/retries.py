@@ -1,0 +1,65 @@
+"""What happens to a failed or expired attempt: retry later (backoff with full jitter) or close dead.
+
+``decide`` is pure; ``Retirer`` performs the decision on the tables and tells SNS about the dead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ganger.labourer import Labourer
+from ganger.tasks import STATUS_DEAD, Task, TaskStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    desired_launch_time: int
+
+
+@dataclass(frozen=True)
+class CloseDead:
+    reason: str
+
+
+def decide(task: Task, labourer: Labourer, now: float, reason: str, rand: random.Random | None = None) -> RetryAt | CloseDead:
+    """Retry after a jittered backoff, unless the task has used ``max_attempts``."""
+    if task.attempts >= labourer.max_attempts:
+        return CloseDead(f"{reason}; used {task.attempts} of {labourer.max_attempts} attempts")
+    return RetryAt(int(now + labourer.retry.delay(task.attempts, rand)))
+
+
+class Retirer:
+    """Performs retry/dead decisions for the Scavenger and the WorkerAssistant."""
+
+    def __init__(self, store: TaskStore, sns: Any = None, topic_arn: str = "") -> None:
+        self._store = store
+        self._sns = sns
+        self._topic_arn = topic_arn
+
+    def retire(self, task: Task, labourer: Labourer, token: str | None, now: float, reason: str) -> str:
+        """Returns "retried", "dead" or "lost" (another actor changed the task first)."""
+        decision = decide(task, labourer, now, reason)
+        if isinstance(decision, RetryAt):
+            moved = self._store.to_retry(task, token, decision.desired_launch_time, reason)
+            return "retried" if moved else "lost"
+        dead = Task(**{**task.__dict__, "failure_reason": decision.reason})
+        if not self._store.close(dead, token, STATUS_DEAD, now):
+            return "lost"
+        self._notify(dead, decision.reason)
+        return "dead"
+
+    def _notify(self, task: Task, reason: str) -> None:
+        if not self._topic_arn or self._sns is None:
+            return
+        message = {"task_id": task.task_id, "labourer_id": task.labourer_id, "attempts": task.attempts, "reason": reason}
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=f"ganger: task dead for {task.labourer_id}"[:100],
+            Message=json.dumps(message),
+        )

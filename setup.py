@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="ganger",
+    version="0.1.0",
+    description="Task orchestration for AWS Lambda in the style of sosw, with a local mode on an embedded AWS",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["ganger", "ganger.*", "essentials", "processors", "examples", "benchmarks"]),
+    package_data={"": ["*.json"]},
+    install_requires=[
+        "boto3>=1.35",
+        "aws-lambda-powertools>=3.0,<4",
+        # Local mode (the embedded default) runs moto's server in-process.
+        "moto[server,dynamodb,cloudformation,sqs,sns,s3,ec2,autoscaling,events,cloudwatch,iam,apigateway,ssm,secretsmanager]>=5.2,<5.3",
+        "croniter>=2.0",
+        "python-telegram-bot>=21,<23",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "mypy>=1.10", "cfn-lint>=1.0"],
+        "compat": ["sosw==0.7.51"],
+    },
+    entry_points={"console_scripts": ["ganger=ganger.cli.main:main"]},
+)

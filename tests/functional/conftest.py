@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from examples import sosw_protocol_worker
+from ganger.local.harness import Clock, InProcessSystem
+
+EXAMPLE_LABOURER = {
+    "example_worker": {
+        "max_simultaneous_invocations": 50,
+        "duration": 60,
+        "cooldown": 30,
+        "max_attempts": 3,
+        "retry": {"base_seconds": 10, "factor": 2, "cap_seconds": 100},
+    }
+}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(time.time())
+
+
+@pytest.fixture
+def system(clock: Clock) -> Iterator[InProcessSystem]:
+    """Tables from yaml/ in moto, config/ loaded, the essentials and the example worker in-process."""
+    with mock_aws():
+        sosw_protocol_worker._lambda = None
+        system = InProcessSystem(clock=clock)
+        with system.lam.installed():
+            system.deploy(labourers=EXAMPLE_LABOURER)
+            system.register_worker("example_worker", sosw_protocol_worker.lambda_handler)
+            yield system

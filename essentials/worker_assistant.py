@@ -100,13 +100,13 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         task = self.store.get(report.task_id)
         late = self._late_reason(task, report, now)
         if late or task is None:
-            return self._late(report, late)
+            return self._late(report, late, live=task is not None)
         if report.action == "mark_task_as_completed":
             outcome = self._complete(task, report, now)
         else:
             outcome = self._fail(task, report, now)
         if outcome == "lost":
-            return self._late(report, "the task changed while the report was handled")
+            return self._late(report, "the task changed while the report was handled", live=True)
         self.stats[outcome] += 1
         self.emit_metrics({"labourer": task.labourer_id}, {outcome.capitalize(): 1})
         return {"task_id": report.task_id, "outcome": outcome}
@@ -121,11 +121,11 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             return f"attempt token does not match the current attempt {task.attempts}"
         return ""
 
-    def _late(self, report: Report, reason: str) -> dict[str, Any]:
-        recorded = self.store.record_late_report(report.task_id, report.action)
+    def _late(self, report: Report, reason: str, live: bool) -> dict[str, Any]:
+        recorded = self.store.record_late_report(report.task_id, report.action, live)
         logger.warning("late report %s for task %s ignored: %s", report.action, report.task_id, reason)
         self.stats["late_reports"] += 1
-        return {"task_id": report.task_id, "outcome": "late", "reason": reason, "recorded_on_closed": recorded}
+        return {"task_id": report.task_id, "outcome": "late", "reason": reason, "recorded": recorded}
 
     def _complete(self, task: Task, report: Report, now: float) -> str:
         extra = dict(task.extra)

@@ -599,14 +599,15 @@ class TaskStore:
             )
         return self.transact(ops)
 
-    def record_late_report(self, task_id: str, action: str) -> bool:
-        """Count a late or repeated report on the closed row, if there is one (never creates a row)."""
+    def record_late_report(self, task_id: str, action: str, live: bool) -> bool:
+        """Count a late or repeated report on the task's live row (carried into the archive) or, when it
+        is already closed, on the closed row. A conditional update: it never creates a row."""
         try:
             self._ddb.update_item(
-                TableName=self.tables.closed,
+                TableName=self.tables.tasks if live else self.tables.closed,
                 Key={"task_id": {"S": task_id}},
                 UpdateExpression="ADD late_reports :one SET last_late_report = :a",
-                ConditionExpression="attribute_exists(task_id)",
+                ConditionExpression="attribute_exists(labourer_id)",
                 ExpressionAttributeValues={":one": {"N": "1"}, ":a": {"S": action}},
             )
             return True

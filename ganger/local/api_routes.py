@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, unquote
 
 from ganger.local.http_server import HttpRequest, HttpResponse
 
-_LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$")
+_LAMBDA_URI = re.compile(
+    r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$"
+)
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _MISSING_TOKEN = '{"message":"Missing Authentication Token"}'
 DEFAULT_STAGE = "local"
@@ -88,15 +90,19 @@ def match_resource_path(resource_path: str, path: str) -> dict[str, str] | None:
 
 
 def _specificity(route: Route, method: str) -> tuple[tuple[int, ...], int]:
-    kinds = tuple(2 if s.endswith("+}") else 1 if s.startswith("{") else 0 for s in _segments(route.resource_path))
+    kinds = tuple(
+        2 if s.endswith("+}") else 1 if s.startswith("{") else 0 for s in _segments(route.resource_path)
+    )
     return kinds, 0 if route.http_method == method else 1
 
 
 class RouteTable:
     """Resolves ``/{stage}/{path}`` or ``/{path}`` to a route.
 
-    A first segment that names a stage of some API is taken as the stage; otherwise the whole
-    path is matched and the route's first stage is assumed.
+    A first segment that names a stage of some API is taken as the stage (and the rest must match
+    a route of an API deployed to it); otherwise the whole path is matched and the route's first
+    stage is assumed. Among matches, literal segments beat ``{param}`` beats ``{proxy+}``, then
+    an exact method beats ``ANY``, then API names break ties.
     """
 
     def __init__(self, routes: Sequence[Route]) -> None:
@@ -109,8 +115,7 @@ class RouteTable:
         if segments and segments[0] in self._stages:
             stage, rest = segments[0], "/" + "/".join(segments[1:])
             found = self._best(method, rest, [r for r in self.routes if stage in r.stages])
-            if found is not None:
-                return RouteMatch(found[0], stage, rest, found[1])
+            return None if found is None else RouteMatch(found[0], stage, rest, found[1])
         found = self._best(method, path, list(self.routes))
         if found is None:
             return None
@@ -151,7 +156,9 @@ def build_proxy_event(
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
     query = parse_qs(request.query, keep_blank_values=True)
-    binary = bool(request.body) and _is_binary(request.header("Content-Type"), request.body, match.route.binary_media_types)
+    binary = bool(request.body) and _is_binary(
+        request.header("Content-Type"), request.body, match.route.binary_media_types
+    )
     body: str | None = None
     if request.body:
         body = base64.b64encode(request.body).decode("ascii") if binary else request.body.decode("utf-8")
@@ -181,7 +188,9 @@ def _with_forwarding(request: HttpRequest, port: int) -> list[tuple[str, str]]:
     return headers
 
 
-def _request_context(request: HttpRequest, match: RouteMatch, request_id: str, epoch: float) -> dict[str, Any]:
+def _request_context(
+    request: HttpRequest, match: RouteMatch, request_id: str, epoch: float
+) -> dict[str, Any]:
     route = match.route
     return {
         "accountId": "123456789012",
@@ -208,7 +217,9 @@ def internal_error(status: int = 502) -> HttpResponse:
 
 def missing_route() -> HttpResponse:
     """API Gateway's answer for a path or method no resource defines."""
-    return HttpResponse.json(403, _MISSING_TOKEN, (("x-amzn-ErrorType", "MissingAuthenticationTokenException"),))
+    return HttpResponse.json(
+        403, _MISSING_TOKEN, (("x-amzn-ErrorType", "MissingAuthenticationTokenException"),)
+    )
 
 
 def http_response_from_proxy(payload: Any) -> HttpResponse:
@@ -220,7 +231,11 @@ def http_response_from_proxy(payload: Any) -> HttpResponse:
         return internal_error()
     try:
         status = int(payload["statusCode"])
-        data = base64.b64decode(body or "", validate=True) if payload.get("isBase64Encoded") else (body or "").encode()
+        data = (
+            base64.b64decode(body or "", validate=True)
+            if payload.get("isBase64Encoded")
+            else (body or "").encode()
+        )
     except (TypeError, ValueError, binascii.Error):
         return internal_error()
     headers = _response_headers(payload.get("headers"), payload.get("multiValueHeaders"))

@@ -219,7 +219,9 @@ class RuleClock:
                     logger.error("skipping rule %s: %s", doc["Name"], exc.reason)
                     rejected[doc["Name"]] = exc.for_rule(doc["Name"])
                     continue
-                rules.append(ScheduledRule(doc["Name"], doc["Arn"], schedule, self._load_targets(doc["Name"])))
+                rules.append(
+                    ScheduledRule(doc["Name"], doc["Arn"], schedule, self._load_targets(doc["Name"]))
+                )
         return rules, rejected
 
     def _load_targets(self, rule_name: str) -> tuple[RuleTarget, ...]:
@@ -229,10 +231,14 @@ class RuleClock:
             for doc in page.get("Targets", []):
                 target = RuleTarget(doc["Id"], doc["Arn"], doc.get("Input"))
                 if not target.is_lambda:
-                    logger.debug("rule %s target %s is not a Lambda function; not fired", rule_name, target.arn)
+                    logger.debug(
+                        "rule %s target %s is not a Lambda function; not fired", rule_name, target.arn
+                    )
                     continue
                 if doc.get("InputPath") or doc.get("InputTransformer"):
-                    logger.warning("rule %s target %s: InputPath/InputTransformer ignored", rule_name, doc["Id"])
+                    logger.warning(
+                        "rule %s target %s: InputPath/InputTransformer ignored", rule_name, doc["Id"]
+                    )
                 targets.append(target)
         return tuple(targets)
 

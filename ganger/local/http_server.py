@@ -8,7 +8,9 @@ component stays testable without them and ``stop()`` leaves no thread or port be
 from __future__ import annotations
 
 import logging
+import re
 import socket
+import socketserver
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,40 +73,63 @@ class HttpResponse:
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
+_BOT_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{3,}")
+
+
+def redact(text: str) -> str:
+    """Hide Telegram bot tokens (they appear in Bot API and webhook paths) before logging."""
+    return _BOT_TOKEN.sub("<token>", text)
+
+
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 
-class _Server(ThreadingHTTPServer):
-    """Joins its request threads on close and can unblock idle keep-alive connections."""
+class ConnectionTrackingMixin(socketserver.ThreadingMixIn):
+    """Joins request threads on close and can end idle keep-alive connections, so stop() is clean.
+
+    Mix in before a ``socketserver`` server class; call ``end_idle_connections()`` after
+    ``shutdown()`` and before ``server_close()``.
+    """
 
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, address: tuple[str, int], handle: Handler) -> None:
-        super().__init__(address, _RequestHandler)
-        self.handle_request_fn = handle
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+    def _tracked(self) -> set[Any]:
+        if not hasattr(self, "_connections"):
+            self._connections: set[Any] = set()
+            self._connections_lock = threading.Lock()
+        return self._connections
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        connections = self._tracked()
         with self._connections_lock:
-            self._connections.add(request)
+            connections.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
+        connections = self._tracked()
         with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
+            connections.discard(request)
+        super().shutdown_request(request)  # type: ignore[misc]
 
     def end_idle_connections(self) -> None:
         """Stop reading on every open connection so keep-alive handler threads can finish."""
+        connections = self._tracked()
         with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
+            open_connections = list(connections)
+        for sock in open_connections:
             try:
                 sock.shutdown(socket.SHUT_RD)
             except OSError:
                 logger.debug("connection already closed")
+
+
+class _Server(ConnectionTrackingMixin, ThreadingHTTPServer):
+    """The HTTP server behind ``BackgroundHttpServer``."""
+
+    def __init__(self, address: tuple[str, int], handle: Handler) -> None:
+        super().__init__(address, _RequestHandler)
+        self.handle_request_fn = handle
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -142,8 +167,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("%s " + format, self.client_address[0], *args)
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s -> %s", self.command, redact(self.path), code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s: %s", self.client_address[0], redact(format % args))
 
 
 class BackgroundHttpServer:

@@ -112,7 +112,7 @@ def import_handler(handler: str) -> LambdaHandler:
     function = getattr(module, attribute, None)
     if not callable(function):
         raise HandlerNotFound(handler, f"{module_name!r} has no callable {attribute!r}")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def runtime_environment(config: FunctionConfig) -> dict[str, str]:
@@ -159,7 +159,9 @@ def run_function(
         try:
             payload = resolve(config.handler)(event, context)
         except Exception as exc:
-            logger.exception("function %s (request %s) raised %s", config.name, request_id, type(exc).__name__)
+            logger.exception(
+                "function %s (request %s) raised %s", config.name, request_id, type(exc).__name__
+            )
             doc = {**error_document(exc), "requestId": request_id}
             return InvocationOutcome(request_id, error=doc, duration_seconds=time.monotonic() - started)
     duration = time.monotonic() - started

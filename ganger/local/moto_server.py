@@ -1,7 +1,8 @@
 """The embedded AWS: a moto server on 127.0.0.1 and boto3 clients that reach it.
 
-moto's ``ThreadedMotoServer`` never closes its listening socket on ``stop()``, so this module runs
-the same WSGI application (``moto.server`` exports it) with a server it can close.
+moto's ``ThreadedMotoServer`` neither closes its listening socket nor joins its request threads on
+``stop()``, so this module runs the same WSGI application (``moto.server`` exports it) with a
+werkzeug server that does both.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from ganger.constants import DEFAULT_REGION
-from ganger.local.http_server import LOOPBACK
+from ganger.local.http_server import LOOPBACK, ConnectionTrackingMixin
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def fake_session(region: str = DEFAULT_REGION) -> boto3.session.Session:
     )
 
 
+class _MotoServer(ConnectionTrackingMixin, BaseWSGIServer):
+    """werkzeug's threaded WSGI server, but one whose stop() joins its request threads."""
+
+    multithread = True
+
+
 class EmbeddedAws:
     """A moto server bound to loopback, plus a factory for clients pointed at it."""
 
@@ -45,7 +52,7 @@ class EmbeddedAws:
         self._host = host
         self._port = port
         self.region = region
-        self._server: BaseWSGIServer | None = None
+        self._server: _MotoServer | None = None
         self._thread: threading.Thread | None = None
         self._session: boto3.session.Session | None = None
         self._session_lock = threading.Lock()  # boto3 sessions are not thread-safe
@@ -62,7 +69,7 @@ class EmbeddedAws:
         if self._server is not None:
             raise RuntimeError("EmbeddedAws already started")
         app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = _MotoServer(self._host, self._port, app, handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ganger-moto")
         self._thread.start()
         logger.info("moto server listening on %s", self.endpoint_url)
@@ -74,6 +81,7 @@ class EmbeddedAws:
             return
         server.shutdown()
         thread.join()
+        server.end_idle_connections()
         server.server_close()
         self._server = None
         self._thread = None
@@ -82,7 +90,7 @@ class EmbeddedAws:
     def reset(self) -> None:
         """Forget every resource moto holds (moto's state is per process, shared by all servers)."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
     def client(self, service: str, *, endpoint_url: str | None = None) -> Any:

@@ -35,3 +35,36 @@ def system(clock: Clock) -> Iterator[InProcessSystem]:
             system.deploy(labourers=EXAMPLE_LABOURER)
             system.register_worker("example_worker", sosw_protocol_worker.lambda_handler)
             yield system
+
+
+class CallCounter:
+    """Counts every AWS API call made in this process (outermost wrapper of _make_api_call)."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.calls: Counter[str] = Counter()
+
+    def total(self, prefix: str = "") -> int:
+        return sum(n for op, n in self.calls.items() if op.startswith(prefix))
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def api_calls(system: InProcessSystem) -> Iterator[CallCounter]:
+    import botocore.client
+
+    counter = CallCounter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client, operation_name, params):  # type: ignore[no-untyped-def]
+        counter.calls[f"{client.meta.service_model.service_name}.{operation_name}"] += 1
+        return original(client, operation_name, params)
+
+    botocore.client.BaseClient._make_api_call = counting
+    try:
+        yield counter
+    finally:
+        botocore.client.BaseClient._make_api_call = original

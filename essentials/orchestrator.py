@@ -15,8 +15,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ganger.documents import OrchestratorConfig
 from ganger.dispatch import Dispatcher, LambdaDispatcher
+from ganger.documents import OrchestratorConfig
 from ganger.ecology import Ecology
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
@@ -25,6 +25,7 @@ from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_orchestrator")
+
 
 def desired_invocations(max_simultaneous: int, coefficient: float, running: int) -> int:
     """How many tasks to dispatch now (never negative)."""

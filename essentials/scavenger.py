@@ -80,9 +80,9 @@ class Scavenger(Processor[ScavengerConfig]):
         due = self.store.due_retries(labourer.id, now, config.batch_limit)
         if due:
             positions = self.store.reserve_positions(labourer.id, len(due), front=True)
-            outcome = self.store.requeue(due, positions)
-            run.requeued = len(outcome.done)
-            run.lost += len(outcome.lost)
+            requeued = self.store.requeue(due, positions)
+            run.requeued = len(requeued.done)
+            run.lost += len(requeued.lost)
         for key in ("expired", "retried", "dead", "requeued"):
             self.stats[key] += getattr(run, key)
         self.emit_metrics(

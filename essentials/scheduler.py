@@ -116,7 +116,7 @@ class Scheduler(Processor[SchedulerConfig]):
         schema = config.job_schema_variants.get(job.schema_name)
         if schema is None:
             raise InvalidJob("job.job_schema_name", f"no job_schema_variants entry {job.schema_name!r}")
-        today = datetime.datetime.fromtimestamp(self.clock(), datetime.timezone.utc).date()
+        today = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).date()
         chunks = chunk_job(job.body, schema.attrs(), today)
         job_id = job.job_id or derive_job_id(labourer.id, chunks)
         now = self.clock()

@@ -32,7 +32,9 @@ class AwsClients:
                 if client is None:
                     session = self._session or boto3.session.Session()
                     region = self._region or constants.getenv(constants.ENV_REGION) or session.region_name
-                    client = session.client(service, region_name=region or constants.DEFAULT_REGION, config=CLIENT_CONFIG)
+                    client = session.client(
+                        service, region_name=region or constants.DEFAULT_REGION, config=CLIENT_CONFIG
+                    )
                     self._clients[service] = client
         return client
 

@@ -105,7 +105,9 @@ class ConfigStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def load_folder(store: ConfigStore, folder: Path | str, validate: Callable[[str, Any], None] | None = None) -> list[str]:
+def load_folder(
+    store: ConfigStore, folder: Path | str, validate: Callable[[str, Any], None] | None = None
+) -> list[str]:
     """Load every ``<name>.json`` of a folder into the config table as document ``<name>``.
 
     Each document is parsed (and validated, when ``validate`` is given) before anything is written,

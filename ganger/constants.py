@@ -31,9 +31,7 @@ DEFAULT_RETRY_TABLE = "sosw_retry_tasks"
 DEFAULT_CLOSED_TABLE = "sosw_closed_tasks"
 DEFAULT_REGION = "us-east-1"
 
-_overlay: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "ganger_env_overlay", default=None
-)
+_overlay: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("ganger_env_overlay", default=None)
 
 
 def getenv(name: str, default: str | None = None) -> str | None:

@@ -37,7 +37,7 @@ class Ecology:
 
     def __init__(self, cloudwatch: Any, clock: Callable[[], datetime.datetime] | None = None) -> None:
         self._cloudwatch = cloudwatch
-        self._clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
     def status(self, labourer: Labourer) -> int:
         worst = HIGHEST

@@ -27,7 +27,9 @@ class CloseDead:
     reason: str
 
 
-def decide(task: Task, labourer: Labourer, now: float, reason: str, rand: random.Random | None = None) -> RetryAt | CloseDead:
+def decide(
+    task: Task, labourer: Labourer, now: float, reason: str, rand: random.Random | None = None
+) -> RetryAt | CloseDead:
     """Retry after a jittered backoff, unless the task has used ``max_attempts``."""
     if task.attempts >= labourer.max_attempts:
         return CloseDead(f"{reason}; used {task.attempts} of {labourer.max_attempts} attempts")
@@ -57,7 +59,12 @@ class Retirer:
     def _notify(self, task: Task, reason: str) -> None:
         if not self._topic_arn or self._sns is None:
             return
-        message = {"task_id": task.task_id, "labourer_id": task.labourer_id, "attempts": task.attempts, "reason": reason}
+        message = {
+            "task_id": task.task_id,
+            "labourer_id": task.labourer_id,
+            "attempts": task.attempts,
+            "reason": reason,
+        }
         self._sns.publish(
             TopicArn=self._topic_arn,
             Subject=f"ganger: task dead for {task.labourer_id}"[:100],

@@ -245,7 +245,9 @@ class TaskStore:
 
     # ---- job markers -------------------------------------------------------------------------
 
-    def start_job(self, job_id: str, labourer_id: str, total: int, now: float, lease_seconds: int) -> dict[str, Any] | None:
+    def start_job(
+        self, job_id: str, labourer_id: str, total: int, now: float, lease_seconds: int
+    ) -> dict[str, Any] | None:
         """Create the job's marker; returns None if it is new, else the existing marker (a redelivery)."""
         key = {"task_id": {"S": f"{MARKER_PREFIX}job#{job_id}"}}
         try:

@@ -51,7 +51,9 @@ class Worker:
             self.report("mark_task_as_completed", event, result=result or {})
         return result
 
-    def report(self, action: str, event: dict[str, Any], result: dict[str, Any] | None = None, reason: str = "") -> None:
+    def report(
+        self, action: str, event: dict[str, Any], result: dict[str, Any] | None = None, reason: str = ""
+    ) -> None:
         """Tell the WorkerAssistant (an asynchronous Invoke, as sosw's Worker does)."""
         message: dict[str, Any] = {"action": action, "task_id": event["task_id"]}
         if event.get("invocation_token"):
@@ -63,5 +65,7 @@ class Worker:
         if reason:
             message["reason"] = reason[:1000]
         self.clients.lambda_.invoke(
-            FunctionName=self.assistant_function, InvocationType="Event", Payload=json.dumps(message, default=str).encode()
+            FunctionName=self.assistant_function,
+            InvocationType="Event",
+            Payload=json.dumps(message, default=str).encode(),
         )

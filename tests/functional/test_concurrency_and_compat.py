@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sosw.worker import Worker as SoswWorker
 
 from essentials.orchestrator import Orchestrator
 from ganger.local.harness import Clock, InProcessSystem
-
 
 SECTIONS = {"job_schema_variants": {"default": {"chunkable_attrs": ["section"]}}}
 
@@ -115,10 +115,8 @@ def test_crashed_scheduling_resumes_on_redelivery_without_duplicates(system: InP
         return real_put(tasks)
 
     scheduler.store.put_new = crash_on_third_step  # type: ignore[method-assign]
-    try:
+    with pytest.raises(ConnectionError):
         scheduler(job(200, job_id="crashy"), None)
-    except ConnectionError:
-        pass
     scheduler.store.put_new = real_put  # type: ignore[method-assign]
     system.tick()  # the first 100 run and complete meanwhile (50 at a time)
     system.tick()

@@ -11,8 +11,8 @@ from ganger.tasks import STATUS_COMPLETED, STATUS_DEAD
 
 
 def job(n: int, **payload: Any) -> dict:
-    return {"job": {"lambda_name": "example_worker",
-                    "payload": {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **payload}}}  # fmt: skip
+    payload = {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **payload}
+    return {"job": {"lambda_name": "example_worker", "payload": payload}}
 
 
 def test_failure_report_retries_with_backoff_then_completes(system: InProcessSystem, clock: Clock) -> None:
@@ -22,7 +22,7 @@ def test_failure_report_retries_with_backoff_then_completes(system: InProcessSys
     assert len(retrying) == 5, "a failure report moves the task to retry at once, without waiting for expiry"
     assert system.scan("sosw_tasks") == []
     for row in retrying:
-        assert clock.now <= row["desired_launch_time"] <= clock.now + 10  # base 10 s, full jitter
+        assert int(clock.now) <= row["desired_launch_time"] <= clock.now + 10  # base 10 s, full jitter
         assert row["attempts"] == 1
         assert "worker reported failure" in row["failure_reason"]
 
@@ -32,14 +32,16 @@ def test_failure_report_retries_with_backoff_then_completes(system: InProcessSys
     system.tick()
     closed = system.scan("sosw_closed_tasks")
     assert len(closed) == 5
-    assert all(r["attempts"] == 2 and r["labourer_id_task_status"] == f"example_worker_{STATUS_COMPLETED}" for r in closed)
+    assert all(
+        r["attempts"] == 2 and r["labourer_id_task_status"] == f"example_worker_{STATUS_COMPLETED}" for r in closed
+    )
 
 
 def test_retried_task_goes_to_the_front_of_the_queue(system: InProcessSystem, clock: Clock) -> None:
     system.schedule(job(1, fail_attempts=1))
     system.tick()
-    system.schedule({"job": {"lambda_name": "example_worker", "job_id": "later",
-                             "payload": {"sections": [f"x{i}" for i in range(60)], "isolate_sections": True}}})  # fmt: skip
+    later = {"sections": [f"x{i}" for i in range(60)], "isolate_sections": True}
+    system.schedule({"job": {"lambda_name": "example_worker", "job_id": "later", "payload": later}})
     clock.advance(11)
     system.run("sosw_scavenger")  # requeue the due retry
     queued = system.store.queued("example_worker", clock.now, limit=3)
@@ -79,7 +81,9 @@ def test_redrive_puts_dead_tasks_back_and_they_complete(system: InProcessSystem,
 
     from examples import sosw_protocol_worker
 
-    system.register_worker("example_worker", lambda e, c: sosw_protocol_worker.lambda_handler({**e, "fail_attempts": 0}, c))
+    system.register_worker(
+        "example_worker", lambda e, c: sosw_protocol_worker.lambda_handler({**e, "fail_attempts": 0}, c)
+    )
     result = system.run("sosw_scavenger", {"action": "redrive", "labourer_id": "example_worker"})
     assert len(result["redriven"]) == 3
     assert len(system.scan("sosw_tasks")) == 3
@@ -94,7 +98,9 @@ def test_failed_dispatch_returns_task_to_front_and_run_goes_on(system: InProcess
         "example_worker": {"max_simultaneous_invocations": 10},
         "missing_worker": {"max_simultaneous_invocations": 10},  # no such function: Invoke fails
     })  # fmt: skip
-    system.schedule({"job": {"lambda_name": "missing_worker", "payload": {"sections": ["a", "b"], "isolate_sections": True}}})
+    system.schedule(
+        {"job": {"lambda_name": "missing_worker", "payload": {"sections": ["a", "b"], "isolate_sections": True}}}
+    )
     system.schedule(job(3))
     result, _ = system.tick()
     assert result["labourers"]["missing_worker"]["dispatch_errors"] == 2

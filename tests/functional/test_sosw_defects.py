@@ -16,7 +16,10 @@ from .conftest import CallCounter
 
 
 def job(n: int, job_id: str | None = None) -> dict:
-    body = {"lambda_name": "example_worker", "payload": {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True}}
+    body = {
+        "lambda_name": "example_worker",
+        "payload": {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True},
+    }
     if job_id:
         body["job_id"] = job_id
     return {"job": body}
@@ -167,7 +170,11 @@ def test_config_edit_takes_effect_and_bad_edit_keeps_last_good(
 def test_bad_config_at_cold_start_is_a_clear_error(system: InProcessSystem) -> None:
     system.clients.dynamodb.put_item(
         TableName="config",
-        Item={"env": {"S": "production"}, "config_name": {"S": "sosw_scavenger_config"}, "config_value": {"S": "{oops"}},
+        Item={
+            "env": {"S": "production"},
+            "config_name": {"S": "sosw_scavenger_config"},
+            "config_value": {"S": "{oops"},
+        },
     )
     with pytest.raises(ConfigError, match=r"config document `sosw_scavenger_config`.*not valid JSON"):
         system.run("sosw_scavenger")

@@ -16,6 +16,11 @@ setup(
         "moto[server,dynamodb,cloudformation,sqs,sns,s3,ec2,autoscaling,events,cloudwatch,iam,apigateway,ssm,secretsmanager]>=5.2,<5.3",
         "croniter>=2.0",
         "python-telegram-bot>=21,<23",
+        # Processors: video downloads and object detection (OpenCV 5 dropped HOGDescriptor).
+        "yt-dlp>=2024.1",
+        "opencv-python-headless>=4.8,<5",
+        "numpy>=1.26",
+        "tzdata",
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "mypy>=1.10", "cfn-lint>=1.0"],

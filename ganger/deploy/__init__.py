@@ -1,0 +1,1 @@
+"""Packaging and CloudFormation deployment, shared by `ganger deploy` and `ganger local`."""

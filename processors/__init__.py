@@ -1,0 +1,1 @@
+"""Business Lambdas built on ganger: the Telegram webhook and the seed processors."""

@@ -1,0 +1,110 @@
+"""/up starts a moto EC2 instance; the hourly job warns, then stops it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ganger.local.telegram_updates import UpdateBuilder
+from processors.demo import schedule_auto_shutdown
+from tests.functional.processors.conftest import USER, Bot
+
+
+def _instance(bot: Bot) -> tuple[Any, str]:
+    ec2 = bot.system.clients.get("ec2")
+    instance_id = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[instance_id])
+    bot.put_config(
+        "devbox_worker_config",
+        {
+            "telegram": {"base_url": bot.telegram.base_url},
+            "read_environment": False,
+            "users": {str(USER): {"code": "alice", "instances": {"default": instance_id}}},
+            "domain": "USERCODE.INSTANCECODE.dev.example.com",
+            "auto_shutdown_soft_minutes": 120,
+            "auto_shutdown_hard_minutes": 180,
+        },
+    )
+    return ec2, instance_id
+
+
+def _state(ec2: Any, instance_id: str) -> dict[str, Any]:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def test_up_starts_the_instance_and_the_cron_job_warns_then_stops_it(bot: Bot) -> None:
+    ec2, instance_id = _instance(bot)
+    updates = UpdateBuilder()
+    bot.send(updates.text("/up", chat_id=USER))
+    assert bot.texts_to(USER) == ["Starting your instance... I will message you when it is running."]
+    bot.settle()
+
+    running = _state(ec2, instance_id)
+    assert running["State"]["Name"] == "running"
+    up = bot.texts_to(USER)[-1]
+    assert up.startswith("Your instance is running.")
+    assert f"IP: {running['PublicIpAddress']}" in up and f"DNS: {running['PublicDnsName']}" in up
+    assert "Domain: https://alice.dev.example.com" in up
+    assert "Time left until automatic shutdown: 3h 00m" in up
+
+    bot.send(updates.text("/status", chat_id=USER))
+    status = bot.texts_to(USER)[-1]
+    assert status.startswith("Your instance is running.")
+    assert status.endswith('To stop instance click /shutdown or schedule message "Shutdown"')
+
+    told = len(bot.texts_to(USER))
+    bot.clock.advance(30 * 60)
+    schedule_auto_shutdown(bot.context())
+    bot.settle()
+    assert len(bot.texts_to(USER)) == told  # 30 min after /up: nothing to say
+
+    bot.clock.advance(91 * 60)  # 2h01m after /up: the soft warning
+    schedule_auto_shutdown(bot.context())
+    bot.settle()
+    warning = bot.texts_to(USER)[-1]
+    assert warning.startswith("Your instance will be stopped automatically in 59 min.")
+    assert "/up to keep it running, or /shutdown to stop it now" in warning
+    schedule_auto_shutdown(bot.context())  # a second sweep in the same hour: warned already
+    bot.settle()
+    assert bot.texts_to(USER)[-1] == warning
+    assert _state(ec2, instance_id)["State"]["Name"] == "running"
+
+    bot.clock.advance(60 * 60)  # 3h01m: the hard stop
+    schedule_auto_shutdown(bot.context())
+    bot.settle()
+    assert _state(ec2, instance_id)["State"]["Name"] == "stopped"
+    assert bot.texts_to(USER)[-1].startswith("Your instance was stopped automatically 180 min after the last /up.")
+
+
+def test_up_again_extends_the_time_and_shutdown_stops(bot: Bot) -> None:
+    ec2, instance_id = _instance(bot)
+    updates = UpdateBuilder()
+    bot.send(updates.text("/up", chat_id=USER))
+    bot.settle()
+    bot.clock.advance(150 * 60)
+    bot.send(updates.text("/up", chat_id=USER))
+    bot.settle()
+    assert "Time left until automatic shutdown: 3h 00m" in bot.texts_to(USER)[-1]
+    schedule_auto_shutdown(bot.context())
+    bot.settle()
+    assert "will be stopped" not in bot.texts_to(USER)[-1]
+
+    bot.send(updates.text("shutdown", chat_id=USER))
+    stopping = bot.sent_to(USER)[-1]
+    assert (stopping.text, stopping.reply_markup) == (
+        "Stopping your instance... I will message you when it is stopped.",
+        {"remove_keyboard": True},
+    )
+    bot.settle()
+    assert _state(ec2, instance_id)["State"]["Name"] == "stopped"
+    assert bot.texts_to(USER)[-1] == "Your instance is stopped. Send /up to start it again."
+
+
+def test_the_cron_rule_in_the_template_sends_the_job_to_the_scheduler(bot: Bot) -> None:
+    events = bot.system.clients.get("events")
+    (rule,) = [r for r in events.list_rules()["Rules"] if "DevboxAutoShutdown" in r["Name"]]
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"].endswith(":function:sosw_scheduler")
+    template = target["InputTransformer"]["InputTemplate"].replace("<time>", "2024-05-01T10:00:00Z")
+    result = bot.system.schedule(json.loads(template))
+    assert result["tasks_created"] == 1 and result["job_id"] == "devbox-auto-shutdown-2024-05-01T10:00:00Z"

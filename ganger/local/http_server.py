@@ -94,29 +94,25 @@ class ConnectionTrackingMixin(socketserver.ThreadingMixIn):
     daemon_threads = False
     block_on_close = True
 
-    def _tracked(self) -> set[Any]:
-        if not hasattr(self, "_connections"):
-            self._connections: set[Any] = set()
-            self._connections_lock = threading.Lock()
-        return self._connections
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        connections = self._tracked()
         with self._connections_lock:
-            connections.add(request)
+            self._connections.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
-        connections = self._tracked()
         with self._connections_lock:
-            connections.discard(request)
+            self._connections.discard(request)
         super().shutdown_request(request)  # type: ignore[misc]
 
     def end_idle_connections(self) -> None:
         """Stop reading on every open connection so keep-alive handler threads can finish."""
-        connections = self._tracked()
         with self._connections_lock:
-            open_connections = list(connections)
+            open_connections = list(self._connections)
         for sock in open_connections:
             try:
                 sock.shutdown(socket.SHUT_RD)

@@ -26,5 +26,9 @@ setup(
         "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "mypy>=1.10", "cfn-lint>=1.0"],
         "compat": ["sosw==0.7.51"],
     },
-    entry_points={"console_scripts": ["ganger=ganger.cli.main:main"]},
+    entry_points={
+        "console_scripts": ["ganger=ganger.cli.main:main"],
+        # Scenarios `ganger local --demo` runs besides its own example job.
+        "ganger.demo": ["processors = processors.demo:local_demo"],
+    },
 )

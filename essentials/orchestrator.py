@@ -19,6 +19,7 @@ from ganger.dispatch import Dispatcher, LambdaDispatcher
 from ganger.documents import OrchestratorConfig
 from ganger.ecology import Ecology
 from ganger.errors import DispatchError
+from ganger.fleet import SqsDispatcher, fleet_capacity
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
 from ganger.tasks import TaskStore
@@ -60,7 +61,10 @@ class Orchestrator(Processor[OrchestratorConfig]):
 
     def dispatcher(self, labourer: Labourer) -> Dispatcher:
         if self._dispatchers is None:
-            self._dispatchers = {"lambda": LambdaDispatcher(self.clients.lambda_)}
+            self._dispatchers = {
+                "lambda": LambdaDispatcher(self.clients.lambda_),
+                "fleet": SqsDispatcher(self.clients.sqs),
+            }
         if labourer.type not in self._dispatchers:
             raise DispatchError("-", labourer.id, f"no dispatcher for labourer type {labourer.type!r}")
         return self._dispatchers[labourer.type]
@@ -90,7 +94,7 @@ class Orchestrator(Processor[OrchestratorConfig]):
             run.status = Ecology(self.clients.cloudwatch).status(labourer)
             run.running = self.store.count_running(labourer.id, labourer.running_after(now))
             coefficient = config.invocation_number_coefficient.get(str(run.status), 0.0)
-            run.desired = desired_invocations(labourer.max_simultaneous_invocations, coefficient, run.running)
+            run.desired = desired_invocations(self.concurrency(labourer), coefficient, run.running)
         if run.desired > 0:
             self._dispatch(labourer, queued[: run.desired], now, run)
         self.stats["dispatched"] += run.dispatched
@@ -101,24 +105,38 @@ class Orchestrator(Processor[OrchestratorConfig]):
         )
         return run
 
+    def concurrency(self, labourer: Labourer) -> int:
+        """A fleet's follows its InService instances (one DescribeAutoScalingGroups); a Lambda's is configured."""
+        if labourer.type == "fleet":
+            return fleet_capacity(self.clients.get("autoscaling"), labourer)
+        return labourer.max_simultaneous_invocations
+
     def _dispatch(self, labourer: Labourer, tasks: list[Any], now: float, run: LabourerRun) -> None:
         tokens = [uuid.uuid4().hex for _ in tasks]
         claimed = self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now))
         run.claimed = len(claimed)
-        failed = []
         dispatcher = self.dispatcher(labourer)
-        for task in claimed:
-            try:
-                dispatcher.dispatch(labourer, task)
-                run.dispatched += 1
-            except DispatchError as exc:
-                logger.warning("%s; returning the task to the front of the queue", exc)
-                failed.append(task)
+        many = getattr(dispatcher, "dispatch_many", None)
+        failed = (
+            list(many(labourer, claimed)) if many is not None else self._dispatch_each(dispatcher, labourer, claimed)
+        )
+        run.dispatched = len(claimed) - len(failed)
         if failed:
             run.dispatch_errors = len(failed)
             positions = self.store.reserve_positions(labourer.id, len(failed), front=True)
             for task, position in zip(failed, positions, strict=True):
                 self.store.release(task, position)
+
+    @staticmethod
+    def _dispatch_each(dispatcher: Dispatcher, labourer: Labourer, claimed: list[Any]) -> list[Any]:
+        failed = []
+        for task in claimed:
+            try:
+                dispatcher.dispatch(labourer, task)
+            except DispatchError as exc:
+                logger.warning("%s; returning the task to the front of the queue", exc)
+                failed.append(task)
+        return failed
 
 
 lambda_handler = handler_for(Orchestrator)

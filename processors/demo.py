@@ -303,3 +303,10 @@ def run_all(ctx: DemoContext) -> list[ScenarioResult]:
             logger.exception("demo scenario %s failed", scenario.name)
             results.append(ScenarioResult(scenario.name, False, f"{type(exc).__name__}: {exc}"))
     return results
+
+
+def local_demo(env: Any) -> list[ScenarioResult]:
+    """Entry point for `ganger local --demo` (group ``ganger.demo``): ``env`` carries the local system's
+    webhook URL and secret, fake Telegram, clients and a ``settle()`` that waits for queued work."""
+    ctx = DemoContext(env.webhook_url, env.webhook_secret, env.telegram, env.clients, env.settle, advance=None)
+    return run_all(ctx)

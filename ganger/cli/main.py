@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import __version__
-from ganger.cli import schedule, status
+from ganger.cli import bot, config_cmd, deploy, local, schedule, status, worker
 from ganger.errors import GangerError
 
-COMMANDS = [schedule, status]
+COMMANDS = [local, schedule, status, deploy, config_cmd, bot, worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

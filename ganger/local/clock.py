@@ -40,6 +40,24 @@ class RuleTarget:
     target_id: str
     arn: str
     input: str | None = None
+    input_path: str | None = None
+    input_paths_map: tuple[tuple[str, str], ...] = ()
+    input_template: str | None = None
+
+    def payload(self, event: dict[str, Any]) -> str:
+        """What EventBridge delivers: Input, else InputPath of the event, else the InputTransformer's
+        template with each ``<name>`` replaced by the value at its JSON path, else the event itself."""
+        if self.input is not None:
+            return self.input
+        if self.input_path:
+            return json.dumps(json_path(event, self.input_path))
+        if self.input_template is not None:
+            text = self.input_template
+            for name, path in self.input_paths_map:
+                value = json_path(event, path)
+                text = text.replace(f"<{name}>", value if isinstance(value, str) else json.dumps(value))
+            return text
+        return json.dumps(event)
 
     @property
     def is_lambda(self) -> bool:
@@ -91,6 +109,16 @@ def plan_tick(
             at = next_fire(rule.schedule, now, anchor)
         updated[rule.name] = at
     return TickPlan(tuple(due), updated)
+
+
+def json_path(event: dict[str, Any], path: str) -> Any:
+    """The value at a simple EventBridge JSON path (``$``, ``$.time``, ``$.detail.x``); None if absent."""
+    value: Any = event
+    for part in path.lstrip("$").strip(".").split("."):
+        if not part:
+            continue
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def scheduled_event(rule: ScheduledRule, at: datetime) -> dict[str, Any]:
@@ -229,16 +257,20 @@ class RuleClock:
         paginator = self._events.get_paginator("list_targets_by_rule")
         for page in paginator.paginate(Rule=rule_name, EventBusName=self._bus):
             for doc in page.get("Targets", []):
-                target = RuleTarget(doc["Id"], doc["Arn"], doc.get("Input"))
+                transformer = doc.get("InputTransformer") or {}
+                target = RuleTarget(
+                    doc["Id"],
+                    doc["Arn"],
+                    doc.get("Input"),
+                    doc.get("InputPath"),
+                    tuple(sorted((transformer.get("InputPathsMap") or {}).items())),
+                    transformer.get("InputTemplate"),
+                )
                 if not target.is_lambda:
                     logger.debug(
                         "rule %s target %s is not a Lambda function; not fired", rule_name, target.arn
                     )
                     continue
-                if doc.get("InputPath") or doc.get("InputTransformer"):
-                    logger.warning(
-                        "rule %s target %s: InputPath/InputTransformer ignored", rule_name, doc["Id"]
-                    )
                 targets.append(target)
         return tuple(targets)
 
@@ -270,7 +302,7 @@ class RuleClock:
         return firings
 
     def _invoke(self, rule: ScheduledRule, target: RuleTarget, at: datetime) -> Firing:
-        payload = target.input if target.input is not None else json.dumps(scheduled_event(rule, at))
+        payload = target.payload(scheduled_event(rule, at))
         try:
             response = self._lambda.invoke(FunctionName=target.arn, InvocationType="Event", Payload=payload)
         except (ClientError, BotoCoreError) as exc:

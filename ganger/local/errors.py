@@ -6,8 +6,10 @@ later derive from ``GangerError``.
 
 from __future__ import annotations
 
+from ganger.errors import GangerError
 
-class LocalRuntimeError(Exception):
+
+class LocalRuntimeError(GangerError):
     """Root of the local runtime's errors."""
 
 

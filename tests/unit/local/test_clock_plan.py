@@ -74,3 +74,17 @@ def test_only_lambda_function_arns_are_lambda_targets() -> None:
     assert RuleTarget("a", FUNCTION).is_lambda
     assert not RuleTarget("b", "arn:aws:sqs:us-east-1:123456789012:queue").is_lambda
     assert not RuleTarget("c", "arn:aws:states:us-east-1:123456789012:stateMachine:sm").is_lambda
+
+
+def test_input_transformer_fills_the_template_from_the_event() -> None:
+    from ganger.local.clock import RuleTarget
+
+    target = RuleTarget(
+        "t", "arn:aws:lambda:us-east-1:1:function:f",
+        input_paths_map=(("time", "$.time"),),
+        input_template='{"job": {"job_id": "hourly-<time>"}}',
+    )  # fmt: skip
+    event = {"time": "2026-11-22T08:00:00Z", "detail": {}}
+    assert target.payload(event) == '{"job": {"job_id": "hourly-2026-11-22T08:00:00Z"}}'
+    assert RuleTarget("t", "a", input_path="$.detail").payload(event) == "{}"
+    assert RuleTarget("t", "a", input='{"x": 1}').payload(event) == '{"x": 1}'

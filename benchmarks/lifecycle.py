@@ -1,0 +1,314 @@
+"""One job of N tasks through ganger's whole lifecycle, counting every AWS API call.
+
+    python -m benchmarks.lifecycle --tasks 1000 --json
+
+Runs under in-process moto with the repo's tables (yaml/) and config (config/), the four
+essentials and the example worker (examples/sosw_protocol_worker.py, which reports through the
+sosw protocol). Each tick is one minute of the system: the Orchestrator, then the invocations it
+caused (workers and their reports), then the Scavenger; the clock advances 60 s per tick. The run
+ends when all N tasks are in the closed table, and fails loudly otherwise.
+
+Wall seconds measure in-process moto more than ganger: moto's DynamoDB is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.counting import ApiCallCounter
+from benchmarks.moto_speed import fast_transactions
+from benchmarks.workload import (
+    LABOURER,
+    PHASE_NOTES,
+    PHASES,
+    TICK_SECONDS,
+    expected_failures,
+    labourer_labeller,
+    other_labourers_calls,
+    peak_rss_mb,
+    prepare_environment,
+    sections_job,
+    stdout_to_stderr,
+)
+
+BUDGET_CALLS_PER_TASK = 4.1
+BUDGET_IDLE_CALLS_PER_LABOURER = 2
+IDLE_NOTE = (
+    "warm runs: the processors' config documents are cached (30 s TTL) after their first run; "
+    "idle_calls_per_labourer_config_refresh is a run that re-reads them"
+)
+
+
+class LifecycleError(RuntimeError):
+    """The run did not bring every task to the closed table."""
+
+
+@dataclass
+class Progress:
+    completed: int = 0
+    failed_reports: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def note(self, result: Any) -> None:
+        outcome = result.get("outcome") if isinstance(result, dict) else None
+        if outcome is None:
+            return
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if outcome == "completed":
+            self.completed += 1
+
+
+def _instrument(system: Any, counter: ApiCallCounter, progress: Progress) -> None:
+    """Re-register the worker and the WorkerAssistant so their calls land in their phases."""
+    from examples import sosw_protocol_worker
+
+    worker = counter.phased("report", sosw_protocol_worker.lambda_handler)
+    system.register_worker(LABOURER, worker)
+    assistant = system.essentials["sosw_worker_assistant"]
+
+    def worker_assistant(event: Any, context: Any) -> Any:
+        action = event.get("action") if isinstance(event, dict) else None
+        with counter.phase("archive" if action == "mark_task_as_completed" else "retry"):
+            result = assistant(event, context)
+        progress.note(result)
+        return result
+
+    system.lam.register("sosw_worker_assistant", worker_assistant)
+    scavenger = system.essentials["sosw_scavenger"]
+    scavenger.scavenge = counter.phased("retry", scavenger.scavenge)
+
+
+def _config_on_simulated_clock(system: Any, clock: Any) -> None:
+    """Let the essentials' config cache (30 s TTL) age with the simulated clock, as on AWS.
+
+    The cache otherwise ages in wall time, so how often a run re-reads its config would depend on
+    how fast moto is. With one-minute ticks, every Orchestrator and Scavenger run re-reads, as it
+    does on AWS, where their rules fire once a minute. (Sets the caches' private ``_clock``.)
+    """
+    for processor in system.essentials.values():
+        processor.config  # noqa: B018 - creates the cache; the read is in the setup phase
+        processor.labourers()
+        for cached in (processor._config, processor._labourers):
+            cached._clock = clock
+            cached.invalidate()
+
+
+def _tick(system: Any, counter: ApiCallCounter) -> None:
+    with counter.phase("dispatch"):
+        system.lam.run("sosw_orchestrator", {})
+    with counter.phase("report"):
+        system.lam.drain()
+    with counter.phase("scavenge"):
+        system.lam.run("sosw_scavenger", {})
+        system.lam.drain()
+
+
+def _verify(system: Any, tasks: int) -> dict[str, int]:
+    closed = system.scan("sosw_closed_tasks")
+    completed = sum(1 for row in closed if row.get("labourer_id_task_status") == f"{LABOURER}_1")
+    live, retrying = system.scan("sosw_tasks"), system.scan("sosw_retry_tasks")
+    if completed != tasks or live or retrying:
+        raise LifecycleError(
+            f"expected {tasks} completed tasks in sosw_closed_tasks and nothing else left; found {completed} "
+            f"completed, {len(closed) - completed} other closed, {len(live)} live, {len(retrying)} waiting for retry"
+        )
+    return {"closed_completed": completed, "live": 0, "retry": 0}
+
+
+def _idle(system: Any, counter: ApiCallCounter) -> dict[str, Any]:
+    """API calls of one Orchestrator run and one Scavenger run with nothing queued, per labourer."""
+    labourers = len(system.essentials["sosw_orchestrator"].labourers())
+    vars(system.essentials["sosw_scavenger"]).pop("scavenge", None)  # idle calls stay in the idle phase
+    with counter.phase("idle_warmup"):
+        system.run("sosw_orchestrator")
+        system.run("sosw_scavenger")
+
+    def measure(name: str, refresh: bool) -> float:
+        processor = system.essentials[name]
+        if refresh:
+            for cached in (processor._config, processor._labourers):
+                if cached is not None:
+                    cached.invalidate()
+        window = counter.window()
+        with counter.phase("idle"):
+            system.run(name)
+        return round(window.total() / labourers, 3)
+
+    warm = {"orchestrator": measure("sosw_orchestrator", False), "scavenger": measure("sosw_scavenger", False)}
+    window = counter.window()
+    with counter.phase("idle"):
+        system.run("sosw_orchestrator")
+        system.run("sosw_scavenger")
+    warm_by_operation = window.calls()
+    refresh = {"orchestrator": measure("sosw_orchestrator", True), "scavenger": measure("sosw_scavenger", True)}
+    return {"labourers": labourers, "warm": warm, "warm_by_operation": warm_by_operation, "refresh": refresh}
+
+
+def run_ganger(
+    tasks: int = 1000,
+    fail_every: int = 0,
+    measure_idle: bool = True,
+    max_ticks: int | None = None,
+    trace_memory: bool = False,
+) -> dict[str, Any]:
+    """Run the lifecycle once in a fresh ``mock_aws()`` and return the figures."""
+    from moto import mock_aws
+
+    from examples import sosw_protocol_worker
+    from ganger.local.harness import Clock, InProcessSystem
+
+    limit = max_ticks if max_ticks is not None else 3 * (tasks // 100 + 1) + 20
+    counter = ApiCallCounter()
+    progress = Progress()
+    if trace_memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    with mock_aws(), fast_transactions():
+        sosw_protocol_worker._lambda = None  # its cached client may belong to an earlier mock
+        clock = Clock(time.time())
+        system = InProcessSystem(clock=clock)
+        with system.lam.installed(), counter.installed():
+            with counter.phase("setup"):
+                system.deploy()
+                _config_on_simulated_clock(system, clock)
+                counter.labeller = labourer_labeller(set(system.essentials["sosw_orchestrator"].labourers()))
+            _instrument(system, counter, progress)
+            with counter.phase("schedule"):
+                scheduled = system.schedule(sections_job(tasks, fail_every))
+            ticks = 0
+            while progress.completed < tasks:
+                if ticks >= limit:
+                    raise LifecycleError(
+                        f"only {progress.completed} of {tasks} tasks completed after {ticks} ticks "
+                        f"(outcomes {progress.outcomes}, function errors {system.lam.errors[:3]})"
+                    )
+                _tick(system, counter)
+                clock.advance(TICK_SECONDS)
+                ticks += 1
+            if system.lam.errors:
+                raise LifecycleError(f"{len(system.lam.errors)} invocations failed, first: {system.lam.errors[0]}")
+            with counter.phase("check"):
+                verified = _verify(system, tasks)
+            idle = _idle(system, counter) if measure_idle else None
+    elapsed = time.perf_counter() - started
+    peak_traced = tracemalloc.get_traced_memory()[1] if trace_memory else None
+    if trace_memory:
+        tracemalloc.stop()
+    return _report(tasks, fail_every, counter, scheduled, ticks, verified, idle, elapsed, progress, peak_traced)
+
+
+def _report(
+    tasks: int,
+    fail_every: int,
+    counter: ApiCallCounter,
+    scheduled: dict[str, Any],
+    ticks: int,
+    verified: dict[str, int],
+    idle: dict[str, Any] | None,
+    elapsed: float,
+    progress: Progress,
+    peak_traced: int | None,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "system": "ganger",
+        "tasks": tasks,
+        "failing_first_attempt": expected_failures(tasks, fail_every),
+        **counter.summary(PHASES, tasks),
+    }
+    other = other_labourers_calls(report)
+    report["calls_for_other_labourers"] = other
+    report["calls_per_task_benchmark_labourer_only"] = round((report["calls"] - other) / tasks, 3)
+    seconds = report["seconds"]
+    seconds["setup"] = round(counter.seconds.get("setup", 0.0), 3)
+    seconds["run_including_setup_and_checks"] = round(elapsed, 3)
+    report.update(
+        {
+            "schedule_seconds_per_1000_tasks": round(seconds["schedule"] * 1000 / tasks, 3),
+            "seconds_per_1000_tasks": round(seconds["total"] * 1000 / tasks, 3),
+            "ticks": ticks,
+            "tick_seconds": TICK_SECONDS,
+            "scheduled": {k: v for k, v in scheduled.items() if k != "job_id"},
+            "report_outcomes": progress.outcomes,
+            "verified": verified,
+            "peak_rss_mb": peak_rss_mb(),
+            "phases": PHASE_NOTES,
+            "note": "in-process moto; wall seconds are dominated by moto's DynamoDB, not by ganger",
+            "config_cache": "ages with the simulated clock: each one-minute tick re-reads the essentials' config "
+            "documents (30 s TTL), as on AWS",
+        }
+    )
+    if peak_traced is not None:
+        report["peak_traced_python_mb"] = round(peak_traced / 2**20, 1)
+    within = report["calls_per_task"] <= BUDGET_CALLS_PER_TASK
+    if idle is not None:
+        report["labourers"] = idle["labourers"]
+        report["idle_calls_per_labourer"] = idle["warm"]
+        report["idle_calls_by_operation"] = idle["warm_by_operation"]
+        report["idle_calls_per_labourer_config_refresh"] = idle["refresh"]
+        report["idle_note"] = IDLE_NOTE
+        within = within and all(v <= BUDGET_IDLE_CALLS_PER_LABOURER for v in idle["warm"].values())
+    report["budget"] = {
+        "calls_per_task": BUDGET_CALLS_PER_TASK,
+        "idle_calls_per_labourer": BUDGET_IDLE_CALLS_PER_LABOURER,
+    }
+    report["within_budget"] = within
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A readable summary of one report."""
+    tasks = report["tasks"]
+    lines = [
+        f"{report['system']}: {tasks} tasks in {report['ticks']} ticks of {report['tick_seconds']:.0f} s, "
+        f"{report['calls']} API calls = {report['calls_per_task']} per task "
+        f"(budget {report['budget']['calls_per_task']}; within budget: {report['within_budget']})",
+        "",
+        f"{'phase':<10} {'calls':>8} {'per task':>9} {'seconds':>9}",
+    ]
+    for phase, calls in report["calls_by_phase"].items():
+        lines.append(f"{phase:<10} {calls:>8} {calls / tasks:>9.3f} {report['seconds'][phase]:>9.2f}")
+    lines += ["", f"{'operation':<32} {'calls':>8} {'per task':>9}"]
+    for operation, calls in report["calls_by_operation"].items():
+        lines.append(f"{operation:<32} {calls:>8} {calls / tasks:>9.3f}")
+    if "idle_calls_per_labourer" in report:
+        idle = report["idle_calls_per_labourer"]
+        refresh = report["idle_calls_per_labourer_config_refresh"]
+        lines += [
+            "",
+            f"idle calls per labourer ({report['labourers']} labourer(s), warm config): "
+            f"orchestrator {idle['orchestrator']}, scavenger {idle['scavenger']} "
+            f"(budget {report['budget']['idle_calls_per_labourer']}); "
+            f"with a config re-read: orchestrator {refresh['orchestrator']}, scavenger {refresh['scavenger']}",
+        ]
+    lines.append(
+        f"schedule: {report['seconds']['schedule']:.2f} s ({report['schedule_seconds_per_1000_tasks']} s per "
+        f"1,000 tasks); peak RSS {report['peak_rss_mb']} MB; {report['note']}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.lifecycle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=1000, help="tasks in the one job (default 1000)")
+    parser.add_argument("--fail-every", type=int, default=0, help="every n-th task fails its first attempt")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-run measurement")
+    parser.add_argument("--tracemalloc", action="store_true", help="also report the peak traced Python heap (slow)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    if args.tasks < 1:
+        parser.error("--tasks must be at least 1")
+    prepare_environment()
+    with stdout_to_stderr():
+        report = run_ganger(args.tasks, args.fail_every, measure_idle=not args.no_idle, trace_memory=args.tracemalloc)
+    print(json.dumps(report, indent=1) if args.json else format_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""`ganger local`: the whole system on this machine, on an embedded AWS (moto), with no account."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ganger.cli.target import state_file
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "local",
+        help="run ganger locally on an embedded AWS (no account needed)",
+        description="Start a moto server on 127.0.0.1, deploy the yaml/ stacks into it through CloudFormation, "
+        "load config/, and run what moto cannot: the Lambda handlers (a local Lambda endpoint), the "
+        "EventBridge rules (a clock), the API Gateway routes (an HTTP front) and Telegram (a fake Bot API, or "
+        "real Telegram by long polling). Other ganger commands find it through a state file. Ctrl-C stops it.",
+    )
+    parser.add_argument("--demo", action="store_true", help="run the scripted demo, print a summary and exit")
+    parser.add_argument("--report", type=Path, help="with --demo: write the summary as JSON to this file")
+    parser.add_argument("--tasks", type=int, default=200, help="with --demo: tasks in the example job (default 200)")
+    parser.add_argument("--port", type=int, default=0, help="port of the embedded AWS (default: a free one)")
+    parser.add_argument(
+        "--speed", type=float, default=None, help="compress rule time N times (default 1; 60 with --demo)"
+    )
+    parser.add_argument("--telegram-token", help="talk to real Telegram by long polling, with this bot token")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent Event invocations (default 8)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganger.local.demo import ApiCallCounter, run_demo
+    from ganger.local.runtime import LocalOptions, LocalSystem, Progress
+
+    started = time.monotonic()
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.WARNING))
+    if args.demo and args.telegram_token:
+        raise SystemExit("ganger: error: --demo uses the fake Telegram; drop --telegram-token")
+    speed = args.speed if args.speed is not None else (60.0 if args.demo else 1.0)
+    say = _printer()
+    options = LocalOptions(port=args.port, speed=speed, telegram_token=args.telegram_token,
+                           concurrency=args.concurrency, say=say)  # fmt: skip
+    system = LocalSystem(options)
+    counter = ApiCallCounter()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with counter.installed():
+        progress = Progress(system, say, counter=counter)
+        try:
+            say("starting ganger local ...")
+            system.start()
+            for line in system.describe():
+                say(line)
+            say(f"ready in {time.monotonic() - started:.1f} s")
+            progress.start()
+            if args.demo:
+                ok = run_demo(system, counter, started, tasks=args.tasks, report=args.report)
+                return 0 if ok else 1
+            say("press Ctrl-C to stop")
+            while not stop.wait(0.5):
+                pass
+            return 0
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            progress.stop()
+            say("stopping ...")
+            system.stop()
+            signal.signal(signal.SIGTERM, previous)
+            _forget_state()
+            say("stopped")
+
+
+def _forget_state() -> None:
+    path = state_file()
+    if path.exists():
+        path.unlink()
+
+
+def _printer() -> Any:
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with lock:
+            print(line, flush=True)
+
+    return say

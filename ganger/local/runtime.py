@@ -1,0 +1,347 @@
+"""LocalSystem: the whole of ganger on one machine, with moto as the embedded AWS.
+
+It starts a moto server, deploys the yaml/ stacks into it through CloudFormation change sets (the
+same path as `ganger deploy`), does what moto's CloudFormation leaves undone, loads config/, and
+runs what moto cannot: a Lambda endpoint that runs the deployed handlers in-process, a clock that
+fires the EventBridge rules, an HTTP front for the API Gateway routes and a fake Telegram Bot API
+(or real Telegram by long polling). Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ganger.cli.target import LocalState, state_file
+from ganger.clients import AwsClients
+from ganger.config import ConfigStore, TypedConfig, load_folder
+from ganger.deploy.package import build_code_zip, package_key
+from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specifications
+from ganger.documents import validate
+from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.local.api_front import ApiFront
+from ganger.local.clock import RuleClock
+from ganger.local.lambda_endpoint import LocalLambdaEndpoint
+from ganger.local.moto_server import EmbeddedAws
+from ganger.local.telegram_fake import FakeTelegram
+from ganger.local.telegram_poller import TelegramPoller
+from ganger.tasks import TaskStore
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+CODE_BUCKET = "ganger-local-code"
+BOT_SECRET = "ganger/telegram-bot"
+FAKE_TOKEN = "1000000001:ganger-local-fake-bot-token"
+EMULATED = (
+    "Lambda runtime: deployed functions run in this process through a local Lambda endpoint "
+    "(AWS_ENDPOINT_URL_LAMBDA), since moto cannot run Lambda code without Docker",
+    "rule clock: EventBridge rate()/cron() rules are fired here, since moto never fires them",
+    "API front: API Gateway REST routes are served here, since moto stores but does not serve them",
+    "Telegram: a fake Bot API records what the bots send (or real Telegram by long polling with --telegram-token)",
+)
+
+
+@dataclass
+class LocalOptions:
+    port: int = 0
+    speed: float = 1.0
+    telegram_token: str | None = None
+    concurrency: int = 8
+    config_dir: Path = ROOT / "config"
+    say: Callable[[str], None] = print
+
+
+@dataclass
+class Endpoints:
+    aws: str = ""
+    lambda_: str = ""
+    api: str = ""
+    telegram: str = ""
+    webhook: str = ""
+    results: str = ""
+    webhook_secret: str = field(default="", repr=False)
+
+
+class LocalSystem:
+    """Start with ``start()``, stop with ``stop()`` (every thread joined, every port closed)."""
+
+    def __init__(self, options: LocalOptions | None = None) -> None:
+        self.options = options or LocalOptions()
+        self.aws = EmbeddedAws(port=self.options.port)
+        self.endpoint: LocalLambdaEndpoint | None = None
+        self.api: ApiFront | None = None
+        self.clock: RuleClock | None = None
+        self.telegram: FakeTelegram | None = None
+        self.poller: TelegramPoller | None = None
+        self.clients: AwsClients | None = None
+        self.urls = Endpoints()
+        self._saved_env: dict[str, str | None] = {}
+        self._stops: list[Callable[[], None]] = []
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        say = self.options.say
+        try:
+            self._start_aws()
+            say(f"embedded AWS (moto server) on {self.aws.endpoint_url}")
+            self._deploy()
+            self._apply_what_moto_leaves_undone()
+            self._load_config()
+            self._start_fronts()
+            self._configure_bot()
+            self._start_clock()
+            LocalState(self.urls.aws, self.urls.lambda_, self.urls.api, self.urls.telegram, os.getpid()).write()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop in reverse order of start; safe to call twice."""
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception:  # a failing stop must not keep the others running
+                logger.exception("stopping a local component failed")
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def _setenv(self, name: str, value: str) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def _start_aws(self) -> None:
+        self.aws.start()
+        self._stops.append(self.aws.stop)
+        self.urls.aws = self.aws.endpoint_url
+        self.endpoint = LocalLambdaEndpoint(self.aws.client("lambda"), max_concurrency=self.options.concurrency)
+        self.endpoint.start()
+        self._stops.append(self.endpoint.stop)
+        self.urls.lambda_ = self.endpoint.url
+        # Handlers run in this process and build their clients from the environment, as on Lambda.
+        for name, value in {
+            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
+            "AWS_ENDPOINT_URL_LAMBDA": self.endpoint.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }.items():
+            self._setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            self._saved_env.setdefault(name, os.environ.pop(name, None))
+        made = {s: self.aws.client(s) for s in ("dynamodb", "cloudformation", "s3", "events", "apigateway",
+                                                "secretsmanager", "sns", "sqs", "cloudwatch", "autoscaling", "ec2")}  # fmt: skip
+        made["lambda"] = self.aws.client("lambda", endpoint_url=self.endpoint.url)
+        self.clients = AwsClients(**made)
+
+    def _deploy(self) -> None:
+        assert self.clients is not None
+        code = build_code_zip()
+        key = package_key(code)
+        s3 = self.clients.get("s3")
+        s3.create_bucket(Bucket=CODE_BUCKET)
+        s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=code)
+        cfn = self.clients.get("cloudformation")
+        for spec in default_stacks("ganger", CODE_BUCKET, key):
+            change = plan(cfn, spec)
+            if change is None:
+                continue
+            execute(cfn, change, progress=lambda line: logger.info("%s", line))
+            self.options.say(f"deployed {spec.name} from yaml/{spec.template.name} ({len(change.changes)} resources)")
+            self._pending_ttl = getattr(self, "_pending_ttl", []) + ttl_specifications(spec)
+        assert self.endpoint is not None
+        self.endpoint.refresh()
+
+    def _apply_what_moto_leaves_undone(self) -> None:
+        assert self.clients is not None
+        ddb = self.clients.dynamodb
+        for table, attribute in getattr(self, "_pending_ttl", []):
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
+            self.options.say(f"moto ignores TimeToLiveSpecification: enabled TTL on {table}.{attribute} through the API")
+        token = self.options.telegram_token or FAKE_TOKEN
+        self.urls.webhook_secret = secrets.token_urlsafe(24)
+        value = json.dumps({"token": token, "webhook_secret": self.urls.webhook_secret})
+        sm = self.clients.get("secretsmanager")
+        try:
+            sm.create_secret(Name=BOT_SECRET, SecretString=value)
+        except ClientError:
+            sm.put_secret_value(SecretId=BOT_SECRET, SecretString=value)
+        self.options.say(f"moto's CloudFormation makes no SecretsManager::Secret: created {BOT_SECRET} through the API")
+
+    def _load_config(self) -> None:
+        assert self.clients is not None
+        names = load_folder(ConfigStore(self.clients.dynamodb), self.options.config_dir, validate)
+        self.options.say(f"loaded {len(names)} config documents from {self.options.config_dir}")
+
+    def _start_fronts(self) -> None:
+        assert self.clients is not None
+        self.api = ApiFront(self.clients.get("apigateway"), self.clients.lambda_)
+        self.api.start()
+        self._stops.append(self.api.stop)
+        self.urls.api = self.api.url
+        routes = self.api.refresh()
+        paths = {r.resource_path: r for r in routes}
+        if "/webhook" in paths:
+            stage = (paths["/webhook"].stages or ("",))[0] or None
+            self.urls.webhook = self.api.url_for("/webhook", stage=stage)
+            self.urls.results = self.api.url_for("/results", stage=stage)
+        if self.options.telegram_token is None:
+            self.telegram = FakeTelegram(FAKE_TOKEN)
+            self.telegram.start()
+            self._stops.append(self.telegram.stop)
+            self.urls.telegram = self.telegram.base_url
+            self._setenv("GANGER_TELEGRAM_BASE_URL", self.telegram.base_url)
+            self._setenv("GANGER_TELEGRAM_BASE_FILE_URL", self.telegram.base_file_url)
+
+    def _configure_bot(self) -> None:
+        assert self.clients is not None
+        store = ConfigStore(self.clients.dynamodb)
+        if self.urls.results:
+            stored = store.get("image_worker_config")
+            store.put("image_worker_config", {**(stored.value if stored else {}), "results_url": self.urls.results})
+        if not self.urls.webhook:
+            return
+        if self.telegram is not None:
+            set_webhook(self.telegram.base_url, FAKE_TOKEN, self.urls.webhook, self.urls.webhook_secret)
+        elif self.options.telegram_token:
+            self.poller = TelegramPoller(
+                self.options.telegram_token, self.urls.webhook, secret_token=self.urls.webhook_secret
+            )
+            self.poller.start()
+            self._stops.append(self.poller.stop)
+            self.options.say("real Telegram: long polling getUpdates and forwarding to the local webhook")
+
+    def _start_clock(self) -> None:
+        assert self.clients is not None
+        self.clock = RuleClock(self.clients.get("events"), self.clients.lambda_, speed=self.options.speed)
+        self.clock.start()
+        self._stops.append(self.clock.stop)
+        rules = self.clock.refresh()
+        self.options.say(f"rule clock: {len(rules)} rules at speed x{self.options.speed:g}")
+
+    # ---- observing -----------------------------------------------------------------------------------
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"AWS endpoint (moto)     {self.urls.aws}",
+            f"Lambda endpoint         {self.urls.lambda_}",
+            f"API front               {self.urls.api}",
+        ]
+        if self.urls.webhook:
+            lines.append(f"Telegram webhook        {self.urls.webhook}")
+        if self.urls.telegram:
+            lines.append(f"fake Telegram Bot API   {self.urls.telegram}")
+        lines.append(f"state file              {state_file()} (other ganger commands find this system)")
+        lines.append("local mode emulates what moto does not run:")
+        lines += [f"  - {line}" for line in EMULATED]
+        return lines
+
+    def labourers(self) -> dict[str, Labourer]:
+        assert self.clients is not None
+        store = ConfigStore(self.clients.dynamodb)
+        return TypedConfig(lambda: store, LABOURERS_DOCUMENT, parse_labourers, {}).get()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Queued, running (invoked, not closed), retrying and closed tasks per labourer."""
+        assert self.clients is not None
+        store = TaskStore(self.clients.dynamodb)
+        now = time.time()
+        result = {}
+        for labourer in self.labourers().values():
+            result[labourer.id] = {
+                "queued": store.count_queued(labourer.id, now),
+                "running": store.count_running(labourer.id, 0) - store.count_queued(labourer.id, now),
+                "retrying": store.count_retrying(labourer.id),
+                "completed": store.count_closed(labourer.id, "1", 0),
+                "dead": store.count_closed(labourer.id, "0", 0),
+            }
+        return result
+
+    def settle(self, timeout: float = 120.0, poll: float = 0.3) -> bool:
+        """Wait until no task is queued, running or waiting for retry, and no invocation is in flight."""
+        deadline = time.monotonic() + timeout
+        assert self.endpoint is not None
+        while time.monotonic() < deadline:
+            counts = self.counts()
+            busy = any(c["queued"] or c["running"] or c["retrying"] for c in counts.values())
+            if not busy and self.endpoint.wait_idle(timeout=0.05):
+                return True
+            time.sleep(poll)
+        return False
+
+
+def set_webhook(base_url: str, token: str, url: str, secret: str) -> None:
+    """Register the webhook with its secret, as `ganger bot set-webhook` does on real Telegram."""
+    body = json.dumps({"url": url, "secret_token": secret, "allowed_updates": ["message", "callback_query"]})
+    request = urllib.request.Request(
+        f"{base_url}{token}/setWebhook", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # loopback: the fake Bot API
+        response.read()
+
+
+class Progress:
+    """A thread printing queued / running / closed per labourer whenever they change."""
+
+    def __init__(self, system: LocalSystem, say: Callable[[str], None], every: float = 1.0, counter: Any = None) -> None:
+        self._system = system
+        self._counter = counter
+        self._say = say
+        self._every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last = ""
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ganger-progress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def line(self) -> str:
+        parts = []
+        for labourer, c in sorted(self._system.counts().items()):
+            if any(c.values()):
+                parts.append(f"{labourer}: queued {c['queued']} running {c['running']} retrying {c['retrying']} "
+                             f"closed {c['completed'] + c['dead']}")  # fmt: skip
+        return " | ".join(parts) or "no tasks yet"
+
+    def _run(self) -> None:
+        if self._counter is not None:
+            with self._counter.observer():
+                self._loop()
+        else:
+            self._loop()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                line = self.line()
+            except Exception as exc:  # the system may be stopping
+                logger.debug("progress: %s", exc)
+                continue
+            if line != self._last:
+                self._say(f"[tasks] {line}")
+                self._last = line

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.counting import ApiCallCounter
-from benchmarks.moto_speed import fast_transactions
+from ganger.local.moto_speed import fast_transactions
 from benchmarks.workload import (
     LABOURER,
     PHASE_NOTES,

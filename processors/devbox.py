@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ganger.errors import GangerError, InvalidEvent
 from ganger.processor import handler_for
 from ganger.telegram import CredentialsSource, TelegramApi
@@ -230,9 +232,17 @@ class DevboxWorker(ConfiguredWorker[DevboxConfig]):
         """Warn or stop every instance past its auto-shutdown times."""
         service = self.service()
         config = service.config
-        done: dict[str, list[str]] = {"warned": [], "stopped": []}
+        done: dict[str, list[str]] = {"warned": [], "stopped": [], "missing": []}
         for target in all_targets(config):
-            info = service.describe(target)
+            try:
+                info = service.describe(target)
+            except ClientError as exc:  # one misconfigured instance must not stop the sweep of the others
+                if "NotFound" not in exc.response["Error"]["Code"]:
+                    raise
+                logger.warning("auto-shutdown: instance %s of user %s not found; check devbox_worker_config",
+                               target.instance_id, target.user_id)  # fmt: skip
+                done["missing"].append(target.instance_id)
+                continue
             now = self.clock()
             action = auto_shutdown_action(
                 info, now, config.auto_shutdown_soft_minutes, config.auto_shutdown_hard_minutes

@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--tasks", type=int, default=200, help="with --demo: tasks in the example job (default 200)")
     parser.add_argument("--port", type=int, default=0, help="port of the embedded AWS (default: a free one)")
     parser.add_argument(
-        "--speed", type=float, default=None, help="compress rule time N times (default 1; 60 with --demo)"
+        "--speed", type=float, default=None, help="compress rule time N times (default 1; 30 with --demo)"
     )
     parser.add_argument("--telegram-token", help="talk to real Telegram by long polling, with this bot token")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent Event invocations (default 8)")
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.WARNING))
     if args.demo and args.telegram_token:
         raise SystemExit("ganger: error: --demo uses the fake Telegram; drop --telegram-token")
-    speed = args.speed if args.speed is not None else (60.0 if args.demo else 1.0)
-    say = _printer()
+    speed = args.speed if args.speed is not None else (30.0 if args.demo else 1.0)
+    say = _printer(started)
     options = LocalOptions(port=args.port, speed=speed, telegram_token=args.telegram_token,
                            concurrency=args.concurrency, say=say)  # fmt: skip
     system = LocalSystem(options)
@@ -83,11 +83,11 @@ def _forget_state() -> None:
         path.unlink()
 
 
-def _printer() -> Any:
+def _printer(started: float) -> Any:
     lock = threading.Lock()
 
     def say(line: str) -> None:
         with lock:
-            print(line, flush=True)
+            print(f"[{time.monotonic() - started:5.1f}s] {line}", flush=True)
 
     return say

@@ -11,6 +11,7 @@ import logging
 import re
 import socket
 import socketserver
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,12 @@ class ConnectionTrackingMixin(socketserver.ThreadingMixIn):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)  # type: ignore[misc]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a long poll cut short by a stopping worker) is routine, not a traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[misc]
 
     def end_idle_connections(self) -> None:
         """Stop reading on every open connection so keep-alive handler threads can finish."""

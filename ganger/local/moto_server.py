@@ -45,6 +45,22 @@ class _MotoServer(ConnectionTrackingMixin, BaseWSGIServer):
     multithread = True
 
 
+class _OneDynamoDbRequestAtATime:
+    """moto's DynamoDB backend is not thread-safe: a transaction that fails restores its snapshot over
+    writes other requests made meanwhile, losing them. Serving one DynamoDB request at a time makes each
+    call atomic, as on AWS. Other services are left concurrent (SQS long polls must not block the rest)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
 class EmbeddedAws:
     """A moto server bound to loopback, plus a factory for clients pointed at it."""
 
@@ -68,7 +84,7 @@ class EmbeddedAws:
         """Bind the port and serve moto on a background thread."""
         if self._server is not None:
             raise RuntimeError("EmbeddedAws already started")
-        app = DomainDispatcherApplication(create_backend_app)
+        app = _OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = _MotoServer(self._host, self._port, app, handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ganger-moto")
         self._thread.start()

@@ -34,6 +34,7 @@ from ganger.local.api_front import ApiFront
 from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LocalLambdaEndpoint
 from ganger.local.moto_server import EmbeddedAws
+from ganger.local.moto_speed import fast_transactions
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
 from ganger.tasks import TaskStore
@@ -127,6 +128,11 @@ class LocalSystem:
         os.environ[name] = value
 
     def _start_aws(self) -> None:
+        # moto copies whole tables on every TransactWriteItems; this keeps its answers, not its cost.
+        speed = fast_transactions()
+        speed.__enter__()
+        self._stops.append(lambda: speed.__exit__(None, None, None))
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()
         self._stops.append(self.aws.stop)
         self.urls.aws = self.aws.endpoint_url
@@ -260,32 +266,34 @@ class LocalSystem:
         store = ConfigStore(self.clients.dynamodb)
         return TypedConfig(lambda: store, LABOURERS_DOCUMENT, parse_labourers, {}).get()
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Queued, running (invoked, not closed), retrying and closed tasks per labourer."""
+    def counts(self, closed: bool = True) -> dict[str, dict[str, int]]:
+        """Queued, invoked (running or expired), retrying and, with ``closed``, closed tasks per labourer."""
         assert self.clients is not None
         store = TaskStore(self.clients.dynamodb)
         now = time.time()
         result = {}
         for labourer in self.labourers().values():
-            result[labourer.id] = {
+            row = {
                 "queued": store.count_queued(labourer.id, now),
-                "running": store.count_running(labourer.id, 0) - store.count_queued(labourer.id, now),
+                "running": store.count_running(labourer.id, int(now)),
                 "retrying": store.count_retrying(labourer.id),
-                "completed": store.count_closed(labourer.id, "1", 0),
-                "dead": store.count_closed(labourer.id, "0", 0),
             }
+            if closed:
+                row["completed"] = store.count_closed(labourer.id, "1", 0)
+                row["dead"] = store.count_closed(labourer.id, "0", 0)
+            result[labourer.id] = row
         return result
 
-    def settle(self, timeout: float = 120.0, poll: float = 0.3) -> bool:
+    def settle(self, timeout: float = 120.0, poll: float = 1.0) -> bool:
         """Wait until no task is queued, running or waiting for retry, and no invocation is in flight."""
         deadline = time.monotonic() + timeout
         assert self.endpoint is not None
         while time.monotonic() < deadline:
-            counts = self.counts()
-            busy = any(c["queued"] or c["running"] or c["retrying"] for c in counts.values())
-            if not busy and self.endpoint.wait_idle(timeout=0.05):
-                return True
-            time.sleep(poll)
+            if self.endpoint.wait_idle(timeout=poll):
+                counts = self.counts(closed=False)
+                if not any(any(row.values()) for row in counts.values()):
+                    return True
+                time.sleep(poll)
         return False
 
 
@@ -302,7 +310,7 @@ def set_webhook(base_url: str, token: str, url: str, secret: str) -> None:
 class Progress:
     """A thread printing queued / running / closed per labourer whenever they change."""
 
-    def __init__(self, system: LocalSystem, say: Callable[[str], None], every: float = 1.0, counter: Any = None) -> None:
+    def __init__(self, system: LocalSystem, say: Callable[[str], None], every: float = 3.0, counter: Any = None) -> None:
         self._system = system
         self._counter = counter
         self._say = say

@@ -1,0 +1,121 @@
+"""`ganger local` end to end, as a user runs it: real subprocesses, the moto server, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ganger(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ganger.cli.main", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    clean.update(GANGER_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    return clean
+
+
+def test_demo_runs_every_scenario_and_writes_the_report(env: dict[str, str], tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    result = ganger("local", "--demo", "--report", str(report_path), env=env, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    example = report["labourers"]["example_worker"]
+    assert example == {"completed": 200, "dead": 0, "retried": 1}, "every task completed, one after a retry"
+    assert all(s["ok"] for s in report["scenarios"]), report["scenarios"]
+    names = {s["name"] for s in report["scenarios"]}
+    assert {"example job", "feedings", "video", "image", "devbox", "fleet scaling"} <= names
+    assert any("Total drank = 120 ml" in r["text"] for r in report["telegram_replies"])
+    assert report["api_calls"] > 1000 and report["seconds"] > 0
+    assert "local mode emulates what moto does not run" in result.stdout
+    assert "ganger local demo" in result.stdout and "example_worker" in result.stdout
+    assert not (tmp_path / "home" / "local.json").exists(), "the state file is removed on exit"
+
+
+@pytest.fixture
+def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganger.cli.main", "local", "--speed", "30"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    state = Path(env["GANGER_HOME"]) / "local.json"
+    deadline = time.monotonic() + 90
+    lines: list[str] = []
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "press Ctrl-C to stop" in line:
+            break
+        if process.poll() is not None:
+            pytest.fail("ganger local exited early:\n" + "".join(lines))
+    assert state.exists(), "".join(lines)
+    try:
+        yield process, env
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("ganger local did not stop on Ctrl-C")
+        finally:
+            process.stdout.close()
+    assert process.returncode == 0
+    assert not state.exists()
+
+
+def test_schedule_and_status_against_a_running_local_system(
+    running: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    _, env = running
+    scheduled = ganger("schedule", "examples/job.json", env=env)
+    assert scheduled.returncode == 0, scheduled.stderr
+    created = json.loads(scheduled.stdout)
+    assert created["labourer_id"] == "example_worker" and created["tasks_created"] == 3
+
+    status: dict = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        result = ganger("status", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        status = json.loads(result.stdout)["labourers"]["example_worker"]
+        if status["completed_1h"] == 3 and status["queued"] == status["running"] == 0:
+            break
+        time.sleep(1)
+    assert status["completed_1h"] == 3, status
+
+    state = json.loads((Path(env["GANGER_HOME"]) / "local.json").read_text())
+    ddb = boto3.client("dynamodb", endpoint_url=state["endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    closed = ddb.scan(TableName="sosw_closed_tasks")["Items"]
+    mine = [i for i in closed if i["job_id"]["S"] == created["job_id"]]
+    assert len(mine) == 3 and {i["labourer_id_task_status"]["S"] for i in mine} == {"example_worker_1"}
+
+    again = ganger("schedule", "examples/job.json", env=env)
+    assert json.loads(again.stdout)["duplicate"] is True
+
+
+def test_bad_job_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "job.json"
+    bad.write_text('{"job": {"lambda_name": ')
+    result = ganger("schedule", str(bad), "--endpoint-url", "http://127.0.0.1:9", env=env)
+    assert result.returncode == 2
+    assert "job.json" in result.stderr and "not valid JSON" in result.stderr

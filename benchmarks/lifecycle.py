@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.counting import ApiCallCounter
-from ganger.local.moto_speed import fast_transactions
 from benchmarks.workload import (
     LABOURER,
     PHASE_NOTES,
@@ -36,6 +35,7 @@ from benchmarks.workload import (
     sections_job,
     stdout_to_stderr,
 )
+from ganger.local.moto_speed import fast_transactions
 
 BUDGET_CALLS_PER_TASK = 4.1
 BUDGET_IDLE_CALLS_PER_LABOURER = 2
@@ -64,11 +64,23 @@ class Progress:
             self.completed += 1
 
 
-def _instrument(system: Any, counter: ApiCallCounter, progress: Progress) -> None:
-    """Re-register the worker and the WorkerAssistant so their calls land in their phases."""
+WORKERS = ("sosw", "ganger")
+
+
+def _worker_handler(system: Any, kind: str) -> Any:
+    """The example worker: sosw's protocol (reports only the task id) or ganger's (token and task snapshot)."""
+    if kind == "ganger":
+        from examples.ganger_worker import ExampleWorker
+
+        return ExampleWorker(clients=system.clients)
     from examples import sosw_protocol_worker
 
-    worker = counter.phased("report", sosw_protocol_worker.lambda_handler)
+    return sosw_protocol_worker.lambda_handler
+
+
+def _instrument(system: Any, counter: ApiCallCounter, progress: Progress, worker_kind: str = "sosw") -> None:
+    """Re-register the worker and the WorkerAssistant so their calls land in their phases."""
+    worker = counter.phased("report", _worker_handler(system, worker_kind))
     system.register_worker(LABOURER, worker)
     assistant = system.essentials["sosw_worker_assistant"]
 
@@ -82,21 +94,6 @@ def _instrument(system: Any, counter: ApiCallCounter, progress: Progress) -> Non
     system.lam.register("sosw_worker_assistant", worker_assistant)
     scavenger = system.essentials["sosw_scavenger"]
     scavenger.scavenge = counter.phased("retry", scavenger.scavenge)
-
-
-def _config_on_simulated_clock(system: Any, clock: Any) -> None:
-    """Let the essentials' config cache (30 s TTL) age with the simulated clock, as on AWS.
-
-    The cache otherwise ages in wall time, so how often a run re-reads its config would depend on
-    how fast moto is. With one-minute ticks, every Orchestrator and Scavenger run re-reads, as it
-    does on AWS, where their rules fire once a minute. (Sets the caches' private ``_clock``.)
-    """
-    for processor in system.essentials.values():
-        processor.config  # noqa: B018 - creates the cache; the read is in the setup phase
-        processor.labourers()
-        for cached in (processor._config, processor._labourers):
-            cached._clock = clock
-            cached.invalidate()
 
 
 def _tick(system: Any, counter: ApiCallCounter) -> None:
@@ -156,6 +153,7 @@ def run_ganger(
     measure_idle: bool = True,
     max_ticks: int | None = None,
     trace_memory: bool = False,
+    worker: str = "ganger",
 ) -> dict[str, Any]:
     """Run the lifecycle once in a fresh ``mock_aws()`` and return the figures."""
     from moto import mock_aws
@@ -172,13 +170,14 @@ def run_ganger(
     with mock_aws(), fast_transactions():
         sosw_protocol_worker._lambda = None  # its cached client may belong to an earlier mock
         clock = Clock(time.time())
-        system = InProcessSystem(clock=clock)
+        # The essentials' config cache (30 s TTL) ages with the simulated clock, as on AWS: with one-minute
+        # ticks every Orchestrator and Scavenger run re-reads its config, whatever moto's speed.
+        system = InProcessSystem(clock=clock, config_clock=clock)
         with system.lam.installed(), counter.installed():
             with counter.phase("setup"):
                 system.deploy()
-                _config_on_simulated_clock(system, clock)
                 counter.labeller = labourer_labeller(set(system.essentials["sosw_orchestrator"].labourers()))
-            _instrument(system, counter, progress)
+            _instrument(system, counter, progress, worker)
             with counter.phase("schedule"):
                 scheduled = system.schedule(sections_job(tasks, fail_every))
             ticks = 0
@@ -200,7 +199,8 @@ def run_ganger(
     peak_traced = tracemalloc.get_traced_memory()[1] if trace_memory else None
     if trace_memory:
         tracemalloc.stop()
-    return _report(tasks, fail_every, counter, scheduled, ticks, verified, idle, elapsed, progress, peak_traced)
+    report = _report(tasks, fail_every, counter, scheduled, ticks, verified, idle, elapsed, progress, peak_traced)
+    return {"system": "ganger", "worker": worker, **report}
 
 
 def _report(
@@ -216,7 +216,6 @@ def _report(
     peak_traced: int | None,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
-        "system": "ganger",
         "tasks": tasks,
         "failing_first_attempt": expected_failures(tasks, fail_every),
         **counter.summary(PHASES, tasks),
@@ -300,12 +299,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-run measurement")
     parser.add_argument("--tracemalloc", action="store_true", help="also report the peak traced Python heap (slow)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--worker", choices=WORKERS, default="ganger",
+                        help="the example worker's protocol: ganger (the default) or sosw (reports only the task id, "
+                        "so the WorkerAssistant reads the task before archiving it)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.tasks < 1:
         parser.error("--tasks must be at least 1")
     prepare_environment()
     with stdout_to_stderr():
-        report = run_ganger(args.tasks, args.fail_every, measure_idle=not args.no_idle, trace_memory=args.tracemalloc)
+        report = run_ganger(
+            args.tasks,
+            args.fail_every,
+            measure_idle=not args.no_idle,
+            trace_memory=args.tracemalloc,
+            worker=args.worker,
+        )
     print(json.dumps(report, indent=1) if args.json else format_table(report))
     return 0
 

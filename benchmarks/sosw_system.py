@@ -446,7 +446,6 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
     """One job of ``tasks`` tasks through sosw 0.7.51 in a fresh ``mock_aws()``; the same figures as ganger's."""
     from moto import mock_aws
 
-    from ganger.local.moto_speed import fast_transactions
     from benchmarks.workload import (
         PHASE_NOTES,
         PHASES,
@@ -457,6 +456,7 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
         sections_job,
     )
     from ganger.local.harness import Clock
+    from ganger.local.moto_speed import fast_transactions
 
     counter = ApiCallCounter()
     clock = Clock(time.time())

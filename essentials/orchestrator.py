@@ -47,6 +47,7 @@ class LabourerRun:
 class Orchestrator(Processor[OrchestratorConfig]):
     config_class = OrchestratorConfig
     default_function_name = "sosw_orchestrator"
+    uses_labourers = True
 
     def __init__(self, *args: Any, dispatchers: dict[str, Dispatcher] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -36,6 +36,7 @@ class ScavengeRun:
 class Scavenger(Processor[ScavengerConfig]):
     config_class = ScavengerConfig
     default_function_name = "sosw_scavenger"
+    uses_labourers = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -95,6 +95,7 @@ def task_id_for(job_id: str, index: int) -> str:
 class Scheduler(Processor[SchedulerConfig]):
     config_class = SchedulerConfig
     default_function_name = "sosw_scheduler"
+    uses_labourers = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

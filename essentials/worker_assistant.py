@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ganger import constants
+from ganger import audit, constants
 from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, UnknownLabourer
 from ganger.processor import Processor, handler_for
@@ -36,6 +36,23 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    task: Task | None = None  # ganger's Worker sends the task as it received it: completion needs no read
+
+
+def _snapshot(event: dict[str, Any], task_id: str) -> Task | None:
+    """The task a ganger Worker echoes (``task``), checked for shape; the archive's condition checks the rest."""
+    raw = event.get("task")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidEvent("task", f"expected an object, got {type(raw).__name__}")
+    fields = {"labourer_id": str, "attempts": int, "created_at": int, "greenfield": int, "payload": str, "job_id": str}
+    for name, kind in fields.items():
+        value = raw.get(name, "" if kind is str and name == "job_id" else None)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise InvalidEvent(f"task.{name}", f"expected {kind.__name__}, got {type(value).__name__}")
+    return Task(task_id, raw["labourer_id"], raw["created_at"], raw["greenfield"], attempts=raw["attempts"],
+                payload=raw["payload"], job_id=raw.get("job_id", ""))  # fmt: skip
 
 
 def _object_field(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -77,7 +94,9 @@ def parse_report(event: Any) -> Report:
     reason = event.get("reason", "")
     if not isinstance(reason, str):
         raise InvalidEvent("reason", f"expected a string, got {type(reason).__name__}")
-    return Report(action, task_id, token, _object_field(event, "stats"), _object_field(event, "result"), reason[:1000])
+    snapshot = _snapshot(event, task_id) if token is not None else None
+    stats, result = _object_field(event, "stats"), _object_field(event, "result")
+    return Report(action, task_id, token, stats, result, reason[:1000], snapshot)
 
 
 class WorkerAssistant(Processor[WorkerAssistantConfig]):
@@ -87,6 +106,14 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._store: TaskStore | None = None
+        self._audit: audit.AuditTrail | None = None
+
+    @property
+    def audit(self) -> audit.AuditTrail:
+        """The optional audit trail: no calls at all unless $GANGER_AUDIT_TABLE is set."""
+        if self._audit is None:
+            self._audit = audit.trail(self.clients.dynamodb, self.config_store, clock=self.clock)
+        return self._audit
 
     @property
     def store(self) -> TaskStore:
@@ -97,6 +124,11 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
     def handle(self, event: Any) -> dict[str, Any]:
         report = parse_report(event)
         now = self.clock()
+        if report.task is not None and report.action == "mark_task_as_completed":
+            # One transaction, conditioned on the token, attempt and labourer of the snapshot; if it fails
+            # the report is late (or the snapshot wrong): the read below says which.
+            if self._complete(report.task, report, now) == "completed":
+                return self._done(report.task, report, "completed")
         task = self.store.get(report.task_id)
         late = self._late_reason(task, report, now)
         if late or task is None:
@@ -107,8 +139,12 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             outcome = self._fail(task, report, now)
         if outcome == "lost":
             return self._late(report, "the task changed while the report was handled", live=True)
+        return self._done(task, report, outcome)
+
+    def _done(self, task: Task, report: Report, outcome: str) -> dict[str, Any]:
         self.stats[outcome] += 1
         self.emit_metrics({"labourer": task.labourer_id}, {outcome.capitalize(): 1})
+        self.audit.record(task.task_id, outcome, task.labourer_id, attempt=task.attempts)
         return {"task_id": report.task_id, "outcome": outcome}
 
     @staticmethod

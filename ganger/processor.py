@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from ganger import constants, schema
 from ganger.clients import AwsClients
-from ganger.config import ConfigStore, TypedConfig
+from ganger.config import ConfigStore, TypedConfig, refresh_together
 from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class Processor(Generic[C]):
 
     config_class: ClassVar[type[Any]]
     default_function_name: ClassVar[str] = "ganger_processor"
+    uses_labourers: ClassVar[bool] = False  # every run needs the labourers: read both documents at once
 
     def __init__(
         self,
@@ -39,8 +40,10 @@ class Processor(Generic[C]):
         config_store: ConfigStore | None = None,
         function_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        config_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clients = clients or AwsClients()
+        self.config_clock = config_clock
         self._config_store = config_store
         self.function_name = function_name
         self.clock = clock
@@ -61,9 +64,7 @@ class Processor(Generic[C]):
     def config_name(self) -> str:
         return f"{self.function_name or self.default_function_name}_config"
 
-    @property
-    def config(self) -> C:
-        """This Lambda's typed config (cached for the TTL)."""
+    def _typed_config(self) -> TypedConfig[C]:
         if self._config is None:
             cls = self.config_class
             self._config = TypedConfig(
@@ -71,14 +72,25 @@ class Processor(Generic[C]):
                 self.config_name,
                 lambda doc: schema.parse(cls, doc),
                 schema.to_dict(cls()),
+                clock=self.config_clock,
             )
-        return self._config.get()
+        return self._config
+
+    def _labourers_config(self) -> TypedConfig[dict[str, Labourer]]:
+        if self._labourers is None:
+            self._labourers = TypedConfig(
+                lambda: self.config_store, LABOURERS_DOCUMENT, parse_labourers, {}, clock=self.config_clock
+            )
+        return self._labourers
+
+    @property
+    def config(self) -> C:
+        """This Lambda's typed config (cached for the TTL)."""
+        return self._typed_config().get()
 
     def labourers(self) -> dict[str, Labourer]:
         """Every labourer, from the one `ganger_labourers` document (cached for the TTL)."""
-        if self._labourers is None:
-            self._labourers = TypedConfig(lambda: self.config_store, LABOURERS_DOCUMENT, parse_labourers, {})
-        return self._labourers.get()
+        return self._labourers_config().get()
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -89,6 +101,8 @@ class Processor(Generic[C]):
         elif self.function_name is None:
             self.function_name = constants.getenv(constants.ENV_FUNCTION_NAME) or self.default_function_name
         self.stats = Counter()
+        if self.uses_labourers:
+            refresh_together(self.config_store, [self._typed_config(), self._labourers_config()])
         try:
             return self.handle(event)
         finally:

@@ -478,9 +478,14 @@ class TaskStore:
             raise
 
     def _owned_condition(self, task: Task, token: str | None) -> tuple[str, dict[str, Any]]:
-        """The condition that the reporting attempt still owns the task."""
+        """The condition that the reporting attempt still owns the task (and, with a token, that the
+        report's snapshot of the task is the stored one)."""
         if token is not None:
-            return "invocation_token = :tok", {":tok": {"S": token}}
+            return "invocation_token = :tok AND attempts = :a AND labourer_id = :l", {
+                ":tok": {"S": token},
+                ":a": {"N": str(task.attempts)},
+                ":l": {"S": task.labourer_id},
+            }
         return "greenfield = :gf AND attempts = :a", {
             ":gf": {"N": str(task.greenfield)},
             ":a": {"N": str(task.attempts)},

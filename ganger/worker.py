@@ -20,6 +20,27 @@ logger = logging.getLogger(__name__)
 DEFAULT_ASSISTANT = "sosw_worker_assistant"
 
 
+TASK_FIELDS = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token")
+
+
+def task_snapshot(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The task as the Orchestrator sent it (payload un-flattened), taken before ``process`` may change it.
+
+    The WorkerAssistant archives it in one transaction, conditioned on the token, attempt and labourer."""
+    try:
+        payload = {k: v for k, v in event.items() if k not in TASK_FIELDS}
+        return {
+            "labourer_id": str(event["labourer_id"]),
+            "attempts": int(event["attempts"]),
+            "created_at": int(event["created_at"]),
+            "greenfield": int(event["greenfield"]),
+            "job_id": str(event.get("job_id", "")),
+            "payload": json.dumps(payload, sort_keys=True, default=str),
+        }
+    except (KeyError, TypeError, ValueError):
+        return None  # not an event from ganger's Orchestrator: the report goes without a snapshot
+
+
 class Worker:
     """Subclass and implement ``process(event) -> dict | None`` (the result)."""
 
@@ -39,6 +60,7 @@ class Worker:
         self.context = context
         self.stats = Counter()
         task_id = event.get("task_id") if isinstance(event, dict) else None
+        self._task = task_snapshot(event) if task_id else None
         try:
             result = self.process(event)
         except Exception as exc:
@@ -58,6 +80,9 @@ class Worker:
         message: dict[str, Any] = {"action": action, "task_id": event["task_id"]}
         if event.get("invocation_token"):
             message["invocation_token"] = event["invocation_token"]
+            snapshot = getattr(self, "_task", None)
+            if snapshot is not None:
+                message["task"] = snapshot
         if self.stats:
             message["stats"] = dict(self.stats)
         if result:

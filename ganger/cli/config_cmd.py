@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ganger.cli.target import add_target_options, resolve_target
 from ganger.config import ConfigStore
-from ganger.deploy.config_push import apply_push, only_in_table, plan_push, read_folder
-from ganger.documents import validate
+from ganger.deploy.config_push import apply_push, only_in_table, plan_push, read_folder, render
+from ganger.documents import EXTRA_VALIDATORS, SCHEMAS, validate
+from ganger.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -64,4 +71,232 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [register_push]
+# ---- list / get / set / edit / validate / diff ---------------------------------------------------
+
+
+def register_list(commands: Any) -> None:
+    parser = commands.add_parser(
+        "list",
+        help="every document of the env, with its version",
+        description="List the config table's documents of one env: name, version, and whether ganger knows "
+        "its schema (`schema`) or only checks that it is a JSON object (`object`).",
+    )
+    add_table_options(parser)
+    parser.set_defaults(func=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    store = store_for(args)
+    names = sorted(store.names())
+    width = max([len(n) for n in names] + [len("name")])
+    print(f"{'name'.ljust(width)}  version  schema")
+    for name in names:
+        stored = store.get(name)
+        version = stored.version if stored else 0
+        print(f"{name.ljust(width)}  {version:>7}  {'schema' if has_schema(name) else 'object'}")
+    print(f"{len(names)} document(s) in {store.table} (env {store.env})")
+    return 0
+
+
+def has_schema(name: str) -> bool:
+    return name in SCHEMAS or name in EXTRA_VALIDATORS
+
+
+def register_get(commands: Any) -> None:
+    parser = commands.add_parser(
+        "get",
+        help="print one document as JSON",
+        description="Print document NAME as JSON on stdout (pipe it to a file, edit it, `config set` it back). "
+        "Its version goes to stderr; pass it to `config set --if-version` to make the write conditional.",
+    )
+    parser.add_argument("name", help="document name, e.g. sosw_orchestrator_config")
+    add_table_options(parser)
+    parser.set_defaults(func=run_get)
+
+
+def run_get(args: argparse.Namespace) -> int:
+    stored = store_for(args).get(args.name)
+    if stored is None:
+        raise ConfigError(args.name, "", "no such document in the table")
+    print(render(stored.value))
+    print(f"# {args.name}: version {stored.version}", file=sys.stderr)
+    return 0
+
+
+def register_set(commands: Any) -> None:
+    parser = commands.add_parser(
+        "set",
+        help="validate a JSON file and write it as document NAME",
+        description="Validate FILE (a JSON document; `-` reads stdin) against NAME's schema, then write it. "
+        "The write is conditional: on --if-version when given (the version `config get` showed), else on the "
+        "version read just before writing. If someone changed the document since, nothing is written and "
+        "the command fails with exit code 2.",
+    )
+    parser.add_argument("name", help="document name")
+    parser.add_argument("file", help="JSON file, or - for stdin")
+    parser.add_argument("--if-version", type=int, help="write only if the table still holds this version")
+    add_table_options(parser)
+    parser.set_defaults(func=run_set)
+
+
+def read_json(name: str, source: str) -> Any:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    return parse_json(name, text, source)
+
+
+def parse_json(name: str, text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(name, "", f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+
+
+def run_set(args: argparse.Namespace) -> int:
+    value = read_json(args.name, args.file)
+    validate(args.name, value)
+    store = store_for(args)
+    expected = args.if_version
+    if expected is None:
+        stored = store.get(args.name)
+        expected = stored.version if stored else 0
+    version = store.put(args.name, value, expected_version=expected)
+    print(f"{args.name}: version {expected} -> {version} in {store.table} (env {store.env})")
+    return 0
+
+
+def register_edit(commands: Any) -> None:
+    parser = commands.add_parser(
+        "edit",
+        help="edit a document in $EDITOR, validated before it is saved",
+        description="Open document NAME in $VISUAL / $EDITOR (default vi). On save it is validated; an invalid "
+        "document is never written: you re-open the editor or abort. The write is conditional on the version "
+        "you started from, so a concurrent edit is reported instead of overwritten (your text is kept).",
+    )
+    parser.add_argument("name", help="document name (a new one starts as {})")
+    add_table_options(parser)
+    parser.set_defaults(func=run_edit)
+
+
+def editor_command() -> list[str]:
+    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+
+
+def ask_reopen(error: Exception) -> bool:
+    print(f"ganger: {error}", file=sys.stderr)
+    answer = input("re-open the editor? [Y/n] ").strip().lower()
+    return answer in ("", "y", "yes")
+
+
+def edit_until_valid(name: str, path: Path) -> Any | None:
+    """Run the editor until the file holds a valid document; None when the operator aborts."""
+    while True:
+        subprocess.run([*editor_command(), str(path)], check=True)
+        try:
+            value = parse_json(name, path.read_text(), str(path))
+            validate(name, value)
+            return value
+        except ConfigError as exc:
+            if not ask_reopen(exc):
+                return None
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    store = store_for(args)
+    stored = store.get(args.name)
+    original, version = (stored.value, stored.version) if stored else ({}, 0)
+    handle, filename = tempfile.mkstemp(prefix=f"{args.name}-", suffix=".json")
+    path = Path(filename)
+    with os.fdopen(handle, "w") as out:
+        out.write(render(original) + "\n")
+    value = edit_until_valid(args.name, path)
+    if value is None:
+        path.unlink()
+        print(f"{args.name}: aborted, nothing written")
+        return 1
+    if render(value) == render(original):
+        path.unlink()
+        print(f"{args.name}: no change")
+        return 0
+    try:
+        new_version = store.put(args.name, value, expected_version=version)
+    except ConfigError as exc:
+        raise ConfigError(args.name, "", f"{exc.problem}; your edit is kept in {path}") from exc
+    path.unlink()
+    print(f"{args.name}: version {version} -> {new_version} in {store.table} (env {store.env})")
+    return 0
+
+
+def register_validate(commands: Any) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="validate a folder of documents, or the table's documents",
+        description="Validate every <name>.json of FOLDER (or, without FOLDER, every document in the table) "
+        "against its schema. Prints one line per document; exit code 1 if any is invalid.",
+    )
+    parser.add_argument("folder", type=Path, nargs="?", help="folder of <name>.json documents")
+    add_table_options(parser)
+    parser.set_defaults(func=run_validate)
+
+
+def documents_to_validate(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]]]:
+    if args.folder is not None:
+        if not args.folder.is_dir():
+            raise ConfigError(str(args.folder), "", "no such folder")
+        paths = sorted(args.folder.glob("*.json"))
+        return [(p.stem, lambda p=p: parse_json(p.stem, p.read_text(), str(p))) for p in paths]
+    store = store_for(args)
+
+    def load(name: str) -> Any:
+        stored = store.get(name)
+        return stored.value if stored else None
+
+    return [(name, lambda name=name: load(name)) for name in sorted(store.names())]
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    documents = documents_to_validate(args)
+    for name, load in documents:
+        try:
+            validate(name, load())
+            print(f"ok       {name}")
+        except ConfigError as exc:
+            bad += 1
+            print(f"invalid  {exc}")
+    print(f"{len(documents) - bad} valid, {bad} invalid")
+    return 1 if bad else 0
+
+
+def register_diff(commands: Any) -> None:
+    parser = commands.add_parser(
+        "diff",
+        help="show what `config push FOLDER` would change",
+        description="Compare every <name>.json of FOLDER with the table and print a unified diff per changed "
+        "document (`push --dry-run` without the write summary). Exit code 0; 1 with --exit-code when "
+        "something differs.",
+    )
+    parser.add_argument("folder", type=Path, help="folder of config documents")
+    parser.add_argument("--exit-code", action="store_true", help="exit 1 when the folder differs from the table")
+    add_table_options(parser)
+    parser.set_defaults(func=run_diff)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    documents = read_folder(args.folder, validate)
+    changes = [c for c in plan_push(store_for(args), documents) if c.action != "unchanged"]
+    for change in changes:
+        print(f"{change.action:9} {change.name}")
+        print(change.diff(), end="")
+    print(f"{len(changes)} document(s) differ" if changes else "no differences")
+    return 1 if changes and args.exit_code else 0
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    register_list,
+    register_get,
+    register_set,
+    register_edit,
+    register_validate,
+    register_diff,
+    register_push,
+]

@@ -39,9 +39,7 @@ class ApiFront:
         port: Port to bind; 0 picks a free one.
     """
 
-    def __init__(
-        self, apigateway_client: Any, lambda_client: Any, *, host: str = LOOPBACK, port: int = 0
-    ) -> None:
+    def __init__(self, apigateway_client: Any, lambda_client: Any, *, host: str = LOOPBACK, port: int = 0) -> None:
         self._apigateway = apigateway_client
         self._lambda = lambda_client
         self._server = BackgroundHttpServer(self.handle, host=host, port=port, name="api")
@@ -85,17 +83,13 @@ class ApiFront:
         return table.routes
 
     def _load_api(self, api: dict[str, Any]) -> list[Route]:
-        stages = tuple(
-            s["stageName"] for s in self._apigateway.get_stages(restApiId=api["id"]).get("item", [])
-        )
+        stages = tuple(s["stageName"] for s in self._apigateway.get_stages(restApiId=api["id"]).get("item", []))
         routes: list[Route] = []
         paginator = self._apigateway.get_paginator("get_resources")
         for page in paginator.paginate(restApiId=api["id"], embed=["methods"]):
             for resource in page.get("items", []):
                 for method, doc in (resource.get("resourceMethods") or {}).items():
-                    integration = doc.get("methodIntegration") or self._integration(
-                        api["id"], resource["id"], method
-                    )
+                    integration = doc.get("methodIntegration") or self._integration(api["id"], resource["id"], method)
                     routes.append(
                         Route(
                             api_id=api["id"],
@@ -140,9 +134,7 @@ class ApiFront:
         request_id = str(uuid.uuid4())
         event = build_proxy_event(request, match, request_id=request_id, port=self._server.port)
         response = self._invoke(function_arn, event)
-        return HttpResponse(
-            response.status, response.body, (*response.headers, ("x-amzn-RequestId", request_id))
-        )
+        return HttpResponse(response.status, response.body, (*response.headers, ("x-amzn-RequestId", request_id)))
 
     def _invoke(self, function_arn: str, event: dict[str, Any]) -> HttpResponse:
         try:

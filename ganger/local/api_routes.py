@@ -19,9 +19,7 @@ from urllib.parse import parse_qs, unquote
 
 from ganger.local.http_server import HttpRequest, HttpResponse
 
-_LAMBDA_URI = re.compile(
-    r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$"
-)
+_LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _MISSING_TOKEN = '{"message":"Missing Authentication Token"}'
 DEFAULT_STAGE = "local"
@@ -90,9 +88,7 @@ def match_resource_path(resource_path: str, path: str) -> dict[str, str] | None:
 
 
 def _specificity(route: Route, method: str) -> tuple[tuple[int, ...], int]:
-    kinds = tuple(
-        2 if s.endswith("+}") else 1 if s.startswith("{") else 0 for s in _segments(route.resource_path)
-    )
+    kinds = tuple(2 if s.endswith("+}") else 1 if s.startswith("{") else 0 for s in _segments(route.resource_path))
     return kinds, 0 if route.http_method == method else 1
 
 
@@ -188,9 +184,7 @@ def _with_forwarding(request: HttpRequest, port: int) -> list[tuple[str, str]]:
     return headers
 
 
-def _request_context(
-    request: HttpRequest, match: RouteMatch, request_id: str, epoch: float
-) -> dict[str, Any]:
+def _request_context(request: HttpRequest, match: RouteMatch, request_id: str, epoch: float) -> dict[str, Any]:
     route = match.route
     return {
         "accountId": "123456789012",
@@ -217,9 +211,7 @@ def internal_error(status: int = 502) -> HttpResponse:
 
 def missing_route() -> HttpResponse:
     """API Gateway's answer for a path or method no resource defines."""
-    return HttpResponse.json(
-        403, _MISSING_TOKEN, (("x-amzn-ErrorType", "MissingAuthenticationTokenException"),)
-    )
+    return HttpResponse.json(403, _MISSING_TOKEN, (("x-amzn-ErrorType", "MissingAuthenticationTokenException"),))
 
 
 def http_response_from_proxy(payload: Any) -> HttpResponse:
@@ -231,11 +223,7 @@ def http_response_from_proxy(payload: Any) -> HttpResponse:
         return internal_error()
     try:
         status = int(payload["statusCode"])
-        data = (
-            base64.b64decode(body or "", validate=True)
-            if payload.get("isBase64Encoded")
-            else (body or "").encode()
-        )
+        data = base64.b64decode(body or "", validate=True) if payload.get("isBase64Encoded") else (body or "").encode()
     except (TypeError, ValueError, binascii.Error):
         return internal_error()
     headers = _response_headers(payload.get("headers"), payload.get("multiValueHeaders"))

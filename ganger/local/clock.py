@@ -247,9 +247,7 @@ class RuleClock:
                     logger.error("skipping rule %s: %s", doc["Name"], exc.reason)
                     rejected[doc["Name"]] = exc.for_rule(doc["Name"])
                     continue
-                rules.append(
-                    ScheduledRule(doc["Name"], doc["Arn"], schedule, self._load_targets(doc["Name"]))
-                )
+                rules.append(ScheduledRule(doc["Name"], doc["Arn"], schedule, self._load_targets(doc["Name"])))
         return rules, rejected
 
     def _load_targets(self, rule_name: str) -> tuple[RuleTarget, ...]:
@@ -267,9 +265,7 @@ class RuleClock:
                     transformer.get("InputTemplate"),
                 )
                 if not target.is_lambda:
-                    logger.debug(
-                        "rule %s target %s is not a Lambda function; not fired", rule_name, target.arn
-                    )
+                    logger.debug("rule %s target %s is not a Lambda function; not fired", rule_name, target.arn)
                     continue
                 targets.append(target)
         return tuple(targets)

@@ -49,8 +49,14 @@ def deploy_tables(cloudformation: Any, stack_name: str = "ganger-tables", templa
 class InProcessSystem:
     """Everything wired together; call inside ``moto.mock_aws()`` (or against any endpoint)."""
 
-    def __init__(self, clock: Callable[[], float] | None = None, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        region: str = "us-east-1",
+        config_clock: Callable[[], float] | None = None,
+    ) -> None:
         self.clock = clock
+        self.config_clock = config_clock
         self.region = region
         self.lam = InProcessLambda()
         self.clients = AwsClients(region=region)
@@ -85,6 +91,8 @@ class InProcessSystem:
             kwargs: dict[str, Any] = {"clients": self.clients, "function_name": name}
             if self.clock is not None:
                 kwargs["clock"] = self.clock
+            if self.config_clock is not None:
+                kwargs["config_clock"] = self.config_clock
             processor = cls(**kwargs)
             self.essentials[name] = processor
             self.lam.register(name, processor)

@@ -109,7 +109,11 @@ class InProcessLambda:
             error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
                      "stackTrace": traceback.format_tb(exc.__traceback__)}  # fmt: skip
             body = json.dumps(error).encode()
-            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": StreamingBody(io.BytesIO(body), len(body))}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": StreamingBody(io.BytesIO(body), len(body)),
+            }
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[InProcessLambda]:

@@ -78,9 +78,7 @@ def parse_function_name(raw: str) -> tuple[str, str | None]:
 def aws_error(status: int, code: str, message: str) -> HttpResponse:
     """An error in the REST-JSON shape botocore turns into ``ClientError`` with ``code``."""
     body = json.dumps({"Type": "User", "message": message, "Message": message})
-    return HttpResponse.json(
-        status, body, (("x-amzn-ErrorType", code), ("x-amzn-RequestId", str(uuid.uuid4())))
-    )
+    return HttpResponse.json(status, body, (("x-amzn-ErrorType", code), ("x-amzn-RequestId", str(uuid.uuid4()))))
 
 
 def invocation_response(outcome: InvocationOutcome, version: str) -> HttpResponse:
@@ -90,9 +88,7 @@ def invocation_response(outcome: InvocationOutcome, version: str) -> HttpRespons
         ("x-amzn-RequestId", outcome.request_id),
     )
     if outcome.error is not None:
-        return HttpResponse.json(
-            200, json.dumps(outcome.error), (*headers, ("X-Amz-Function-Error", "Unhandled"))
-        )
+        return HttpResponse.json(200, json.dumps(outcome.error), (*headers, ("X-Amz-Function-Error", "Unhandled")))
     try:
         body = json.dumps(outcome.payload)
     except (TypeError, ValueError) as exc:
@@ -203,9 +199,7 @@ class LocalLambdaEndpoint:
         qualifier = next(iter(request.query_params().get("Qualifier", [])), qualifier)
         invocation_type = request.header("X-Amz-Invocation-Type") or REQUEST_RESPONSE
         if invocation_type not in (REQUEST_RESPONSE, EVENT, DRY_RUN):
-            return aws_error(
-                400, "InvalidParameterValueException", f"Invalid InvocationType: {invocation_type}"
-            )
+            return aws_error(400, "InvalidParameterValueException", f"Invalid InvocationType: {invocation_type}")
         try:
             event = json.loads(request.body) if request.body.strip() else {}
         except ValueError:
@@ -261,9 +255,7 @@ class LocalLambdaEndpoint:
             # The executor would keep this in a future nobody reads.
             logger.exception("Event invocation %s of %s failed in the runtime", request_id, config.name)
 
-    def _run(
-        self, config: FunctionConfig, event: Any, invocation_type: str, request_id: str
-    ) -> InvocationOutcome:
+    def _run(self, config: FunctionConfig, event: Any, invocation_type: str, request_id: str) -> InvocationOutcome:
         with self._state:
             self._in_flight += 1
         outcome: InvocationOutcome | None = None

@@ -159,9 +159,7 @@ def run_function(
         try:
             payload = resolve(config.handler)(event, context)
         except Exception as exc:
-            logger.exception(
-                "function %s (request %s) raised %s", config.name, request_id, type(exc).__name__
-            )
+            logger.exception("function %s (request %s) raised %s", config.name, request_id, type(exc).__name__)
             doc = {**error_document(exc), "requestId": request_id}
             return InvocationOutcome(request_id, error=doc, duration_seconds=time.monotonic() - started)
     duration = time.monotonic() - started

@@ -119,6 +119,4 @@ class EmbeddedAws:
         with self._session_lock:
             if self._session is None:
                 self._session = fake_session(self.region)
-            return self._session.client(
-                service, endpoint_url=endpoint_url or self.endpoint_url, config=_CLIENT_CONFIG
-            )
+            return self._session.client(service, endpoint_url=endpoint_url or self.endpoint_url, config=_CLIENT_CONFIG)

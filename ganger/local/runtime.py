@@ -181,8 +181,12 @@ class LocalSystem:
         assert self.clients is not None
         ddb = self.clients.dynamodb
         for table, attribute in getattr(self, "_pending_ttl", []):
-            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
-            self.options.say(f"moto ignores TimeToLiveSpecification: enabled TTL on {table}.{attribute} through the API")
+            ddb.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+            self.options.say(
+                f"moto ignores TimeToLiveSpecification: enabled TTL on {table}.{attribute} through the API"
+            )
         token = self.options.telegram_token or FAKE_TOKEN
         self.urls.webhook_secret = secrets.token_urlsafe(24)
         value = json.dumps({"token": token, "webhook_secret": self.urls.webhook_secret})
@@ -310,7 +314,9 @@ def set_webhook(base_url: str, token: str, url: str, secret: str) -> None:
 class Progress:
     """A thread printing queued / running / closed per labourer whenever they change."""
 
-    def __init__(self, system: LocalSystem, say: Callable[[str], None], every: float = 3.0, counter: Any = None) -> None:
+    def __init__(
+        self, system: LocalSystem, say: Callable[[str], None], every: float = 3.0, counter: Any = None
+    ) -> None:
         self._system = system
         self._counter = counter
         self._say = say

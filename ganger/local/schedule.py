@@ -74,9 +74,7 @@ def aws_cron_to_croniter(fields_text: str, expression: str | None = None) -> str
         raise ScheduleExpressionError(original, "L, W and # are not supported by the local clock")
     if (dom == "?") == (dow == "?"):
         raise ScheduleExpressionError(original, "exactly one of day-of-month and day-of-week must be '?'")
-    converted = " ".join(
-        [minutes, hours, _wildcard(dom), month, _convert_dow(dow, original), "0", _wildcard(year)]
-    )
+    converted = " ".join([minutes, hours, _wildcard(dom), month, _convert_dow(dow, original), "0", _wildcard(year)])
     if not croniter.is_valid(converted):
         raise ScheduleExpressionError(original, "invalid field value")
     return converted

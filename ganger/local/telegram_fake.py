@@ -269,9 +269,7 @@ class FakeTelegram:
                 if found is not None:
                     return found
                 if remaining <= 0:
-                    raise TimeoutError(
-                        f"no matching Telegram call within {timeout}s ({len(self._sent)} recorded)"
-                    )
+                    raise TimeoutError(f"no matching Telegram call within {timeout}s ({len(self._sent)} recorded)")
                 self._cond.wait(remaining)
 
     # HTTP
@@ -361,9 +359,7 @@ class FakeTelegram:
         stored, data, ref = self._media_source(field_name, form)
         caption = form.fields.get("caption")
         markup = _json_field(form.fields.get("reply_markup"))
-        message = self._message(
-            chat_id, caption=caption, reply_markup=markup, **{field_name: self._media_json(stored)}
-        )
+        message = self._message(chat_id, caption=caption, reply_markup=markup, **{field_name: self._media_json(stored)})
         method = "send" + field_name.capitalize()
         self._record(
             SentRecord(
@@ -417,19 +413,13 @@ class FakeTelegram:
 
     def _send_chat_action(self, form: FormData) -> bool:
         chat_id = _chat_id(form.fields.get("chat_id"))
-        self._record(
-            SentRecord("sendChatAction", chat_id, text=form.fields.get("action"), params=dict(form.fields))
-        )
+        self._record(SentRecord("sendChatAction", chat_id, text=form.fields.get("action"), params=dict(form.fields)))
         return True
 
     def _answer_callback_query(self, form: FormData) -> bool:
         if not form.fields.get("callback_query_id"):
-            raise BotApiError(
-                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
-        self._record(
-            SentRecord("answerCallbackQuery", None, text=form.fields.get("text"), params=dict(form.fields))
-        )
+            raise BotApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        self._record(SentRecord("answerCallbackQuery", None, text=form.fields.get("text"), params=dict(form.fields)))
         return True
 
     def _edit_message_text(self, form: FormData) -> JsonDict | bool:

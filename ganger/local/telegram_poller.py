@@ -133,32 +133,24 @@ class TelegramPoller:
             if 200 <= status < 300:
                 self.forwarded += 1
                 return
-            logger.warning(
-                "forwarding update %s failed (%s), attempt %d", update.get("update_id"), reason, attempt
-            )
+            logger.warning("forwarding update %s failed (%s), attempt %d", update.get("update_id"), reason, attempt)
             if self._stop.wait(min(self._retry_delay * attempt, 10)):
                 break
         self.failed += 1
         logger.error("update %s dropped after %d attempts", update.get("update_id"), self._attempts)
 
     def _call(self, method: str, params: dict[str, Any], *, timeout: float) -> Any:
-        status, body = self._post(
-            f"{self._base}/bot{self._token}/{method}", params, {}, timeout=timeout, track=True
-        )
+        status, body = self._post(f"{self._base}/bot{self._token}/{method}", params, {}, timeout=timeout, track=True)
         document = json.loads(body)
         if not document.get("ok"):
-            raise TelegramApiError(
-                int(document.get("error_code", status)), str(document.get("description", ""))
-            )
+            raise TelegramApiError(int(document.get("error_code", status)), str(document.get("description", "")))
         return document["result"]
 
     def _post(
         self, url: str, payload: Any, headers: dict[str, str], *, timeout: float, track: bool
     ) -> tuple[int, bytes]:
         parts = urlsplit(url)
-        connection_type = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
+        connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         connection = connection_type(parts.netloc, timeout=timeout)
         if track:
             with self._active_lock:

@@ -58,9 +58,7 @@ def command_entities(text: str) -> list[JsonDict]:
 class UpdateBuilder:
     """Builds Update JSON with unique, increasing update and message ids."""
 
-    def __init__(
-        self, first_update_id: int = 100_000, first_message_id: int = 1, now: Callable[[], float] = time.time
-    ):
+    def __init__(self, first_update_id: int = 100_000, first_message_id: int = 1, now: Callable[[], float] = time.time):
         self._update_ids = itertools.count(first_update_id)
         self._message_ids = itertools.count(first_message_id)
         self._now = now

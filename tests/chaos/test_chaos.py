@@ -1,0 +1,42 @@
+"""The chaos run, small enough for CI: about 1,000 tasks with faults in the API and in the workers."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.chaos import ChaosSettings, Run, overlapping, run_chaos
+
+TASKS = 1000
+
+
+@pytest.fixture(scope="module")
+def chaos_result() -> dict:
+    return run_chaos(ChaosSettings(tasks=TASKS, seed=11))
+
+
+@pytest.mark.slow
+def test_chaos_run_loses_nothing_and_runs_nothing_twice(chaos_result: dict) -> None:
+    assert chaos_result["violations"] == 0, chaos_result["violation_examples"]
+    assert chaos_result["completed"] + chaos_result["dead"] == TASKS
+    assert chaos_result["completed"] >= TASKS * 0.95, "most tasks complete despite the faults"
+
+
+@pytest.mark.slow
+def test_chaos_run_injected_the_promised_share_of_faults(chaos_result: dict) -> None:
+    assert chaos_result["worker_fault_share"] >= 0.10
+    assert chaos_result["api_fault_share"] >= 0.05
+    assert all(n > 0 for n in chaos_result["worker_faults"].values()), chaos_result["worker_faults"]
+    kinds = chaos_result["api_faults"]
+    for kind in ("ThrottlingException", "ProvisionedThroughputExceededException", "TooManyRequestsException",
+                 "ReadTimeoutError"):  # fmt: skip
+        assert kinds.get(kind, 0) > 0, kinds
+    events = chaos_result["events"]
+    assert events.get("interleaved_queued", 0) > 0 and events.get("interleaved_expired", 0) > 0
+    assert events.get("clock_jumps", 0) > 0
+    assert chaos_result["retries"] > 0
+
+
+def test_overlap_check_sees_a_second_attempt_that_starts_too_early() -> None:
+    runs = [Run(1, 100.0, 160.0, "timeout"), Run(2, 150.0, 170.0, "ok"), Run(3, 200.0, 210.0, "ok")]
+    assert overlapping(runs) == [(runs[0], runs[1])]
+    assert overlapping([Run(1, 100.0, 160.0, "crash"), Run(2, 160.0, 170.0, "ok")]) == []

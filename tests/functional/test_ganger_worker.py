@@ -1,0 +1,76 @@
+"""ganger's own Worker: token-conditioned reports whose task snapshot lets a completion take one call."""
+
+from __future__ import annotations
+
+import json
+
+from examples.ganger_worker import ExampleWorker
+from ganger.local.harness import Clock, InProcessSystem
+
+from .conftest import CallCounter
+
+
+def job(n: int, **payload: object) -> dict:
+    return {"job": {"lambda_name": "example_worker",
+                    "payload": {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **payload}}}  # fmt: skip
+
+
+def use_ganger_worker(system: InProcessSystem) -> ExampleWorker:
+    worker = ExampleWorker(clients=system.clients)
+    system.register_worker("example_worker", worker)
+    return worker
+
+
+def test_completion_is_one_call_in_the_worker_assistant(system: InProcessSystem, api_calls: CallCounter) -> None:
+    use_ganger_worker(system)
+    system.schedule(job(20, numbers=[4, 5]))
+    system.lam.run("sosw_orchestrator", {})  # dispatch: 20 worker invocations queued
+    api_calls.reset()
+    system.lam.drain()  # the workers run and report
+    calls = dict(api_calls.calls)
+    closed = system.scan("sosw_closed_tasks")
+    assert len(closed) == 20
+    assert all(r["result_sum"] == 9 and r["stat_numbers"] == 2 for r in closed)
+    assert {json.loads(r["payload"])["sections"][0] for r in closed} == {f"s{i}" for i in range(20)}
+    assert calls == {"lambda.Invoke": 20, "dynamodb.TransactWriteItems": 20}  # report + archive
+
+
+def test_failure_goes_to_retry_and_then_completes(system: InProcessSystem, clock: Clock) -> None:
+    use_ganger_worker(system)
+    system.schedule(job(3, fail_attempts=1))
+    system.run("sosw_orchestrator")
+    retrying = system.scan("sosw_retry_tasks")
+    assert len(retrying) == 3 and all("failing attempt 1 on purpose" in r["failure_reason"] for r in retrying)
+    clock.advance(11)
+    system.tick()
+    system.tick()
+    closed = system.scan("sosw_closed_tasks")
+    assert len(closed) == 3 and all(r["attempts"] == 2 for r in closed)
+
+
+def test_late_snapshot_report_is_recorded_and_changes_nothing(system: InProcessSystem, clock: Clock) -> None:
+    events: list[dict] = []
+    system.register_worker("example_worker", lambda event, context: events.append(event))
+    system.schedule(job(1))
+    system.tick()
+    clock.advance(91)
+    system.tick()  # expired: moved to the retry table
+    worker = ExampleWorker(clients=system.clients)
+    system.register_worker("late_worker", worker)
+    system.run("late_worker", events[0])  # attempt 1 finally reports, with its token and snapshot
+    assert system.scan("sosw_tasks") == [] and system.scan("sosw_closed_tasks") == []
+    assert len(system.scan("sosw_retry_tasks")) == 1
+
+
+def test_wrong_snapshot_cannot_close_with_false_data(system: InProcessSystem) -> None:
+    events: list[dict] = []
+    system.register_worker("example_worker", lambda event, context: events.append(event))
+    system.schedule(job(1))
+    system.tick()
+    event = events[0]
+    forged = {"labourer_id": "example_worker", "attempts": 7, "created_at": 1, "greenfield": 1, "payload": "{}"}
+    outcome = system.run("sosw_worker_assistant", {"action": "mark_task_as_completed", "task_id": event["task_id"],
+                                                   "invocation_token": event["invocation_token"], "task": forged})  # fmt: skip
+    assert outcome["outcome"] == "completed"
+    (closed,) = system.scan("sosw_closed_tasks")
+    assert closed["attempts"] == 1 and closed["created_at"] != 1, "the stored task was archived, not the forgery"

@@ -11,8 +11,8 @@ from .conftest import CallCounter
 
 
 def job(n: int, **payload: object) -> dict:
-    return {"job": {"lambda_name": "example_worker",
-                    "payload": {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **payload}}}  # fmt: skip
+    payload = {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **payload}
+    return {"job": {"lambda_name": "example_worker", "payload": payload}}
 
 
 def use_ganger_worker(system: InProcessSystem) -> ExampleWorker:
@@ -69,8 +69,9 @@ def test_wrong_snapshot_cannot_close_with_false_data(system: InProcessSystem) ->
     system.tick()
     event = events[0]
     forged = {"labourer_id": "example_worker", "attempts": 7, "created_at": 1, "greenfield": 1, "payload": "{}"}
-    outcome = system.run("sosw_worker_assistant", {"action": "mark_task_as_completed", "task_id": event["task_id"],
-                                                   "invocation_token": event["invocation_token"], "task": forged})  # fmt: skip
+    report = {"action": "mark_task_as_completed", "task_id": event["task_id"],
+              "invocation_token": event["invocation_token"], "task": forged}  # fmt: skip
+    outcome = system.run("sosw_worker_assistant", report)
     assert outcome["outcome"] == "completed"
     (closed,) = system.scan("sosw_closed_tasks")
     assert closed["attempts"] == 1 and closed["created_at"] != 1, "the stored task was archived, not the forgery"

@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import heapq
 import io
+import itertools
 import json
 import logging
 import os
@@ -355,7 +356,7 @@ def overlapping(runs: list[Run]) -> list[tuple[Run, Run]]:
     """Pairs of runs of different attempts where one started before the other had ended."""
     ordered = sorted(runs, key=lambda r: (r.start, r.end))
     pairs = []
-    for earlier, later in zip(ordered, ordered[1:], strict=False):
+    for earlier, later in itertools.pairwise(ordered):
         if later.start < earlier.end:
             pairs.append((earlier, later))
     return pairs

@@ -100,10 +100,13 @@ class Orchestrator(Processor[OrchestratorConfig]):
             self._dispatch(labourer, queued[: run.desired], now, run)
         self.stats["dispatched"] += run.dispatched
         self.stats["dispatch_errors"] += run.dispatch_errors
+        oldest = now - queued[0].created_at if queued else 0
         self.emit_metrics(
             {"labourer": labourer.id},
-            {"Dispatched": run.dispatched, "DispatchErrors": run.dispatch_errors, "Running": run.running},
-        )
+            # Queued is what this run read: at most max_simultaneous_invocations (no extra count query).
+            {"Dispatched": run.dispatched, "DispatchErrors": run.dispatch_errors, "Running": run.running,
+             "Queued": len(queued), "OldestQueuedAge": oldest},
+        )  # fmt: skip
         return run
 
     def concurrency(self, labourer: Labourer) -> int:

@@ -119,9 +119,9 @@ class Processor(Generic[C]):
         return 900.0
 
     def emit_metrics(self, dimensions: dict[str, str], values: dict[str, float]) -> None:
-        """One EMF blob with these dimensions (Powertools prints it; CloudWatch turns it into metrics)."""
-        values = {k: v for k, v in values.items() if v}
-        if not values:
+        """One EMF blob with these dimensions (Powertools prints it; CloudWatch turns it into metrics).
+        Nothing when every value is zero: an idle labourer's graphs show gaps, not a blob a minute."""
+        if not any(values.values()):
             return
         metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=self.function_name)
         metrics.add_dimensions(**dimensions)

@@ -10,9 +10,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ganger import audit  # noqa: F401  (registers the ganger_audit schema for validation)
 from ganger.cli.target import add_target_options, resolve_target
 from ganger.config import ConfigStore
 from ganger.deploy.config_push import apply_push, only_in_table, plan_push, read_folder, render
@@ -238,19 +240,23 @@ def register_validate(commands: Any) -> None:
     parser.set_defaults(func=run_validate)
 
 
+def read_document(path: Path) -> Any:
+    return parse_json(path.stem, path.read_text(), str(path))
+
+
 def documents_to_validate(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]]]:
     if args.folder is not None:
         if not args.folder.is_dir():
             raise ConfigError(str(args.folder), "", "no such folder")
         paths = sorted(args.folder.glob("*.json"))
-        return [(p.stem, lambda p=p: parse_json(p.stem, p.read_text(), str(p))) for p in paths]
+        return [(p.stem, partial(read_document, p)) for p in paths]
     store = store_for(args)
 
     def load(name: str) -> Any:
         stored = store.get(name)
         return stored.value if stored else None
 
-    return [(name, lambda name=name: load(name)) for name in sorted(store.names())]
+    return [(name, partial(load, name)) for name in sorted(store.names())]
 
 
 def run_validate(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from ganger.local.telegram_fake import FakeTelegram
 from ganger.tasks import TaskStore
 from ganger.telegram import SECRET_HEADER
 from processors.telegram_bot import TelegramBot
-from tests.functional.processors.conftest import LABOURERS, TOKEN, USER, WEBHOOK_SECRET, configure, deploy_processors
+from tests.functional.processors.conftest import LABOURERS, TOKEN, WEBHOOK_SECRET, configure, deploy_processors
 
 START = 1_790_000_000.0
 STORED_TABLES = ("sosw_tasks", "sosw_retry_tasks", "sosw_closed_tasks", "config", "ganger_chat_jobs")

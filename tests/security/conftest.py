@@ -1,0 +1,3 @@
+"""The security tests share the corpus's in-process ganger (tables, essentials, webhook, fake Telegram)."""
+
+from tests.corpus.conftest import unchanged, world  # noqa: F401 - fixtures

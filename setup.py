@@ -1,10 +1,12 @@
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="ganger",
     version="0.1.0",
     description="Task orchestration for AWS Lambda in the style of sosw, with a local mode on an embedded AWS",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["ganger", "ganger.*", "essentials", "processors", "examples", "benchmarks"]),

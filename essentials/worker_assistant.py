@@ -124,11 +124,11 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
     def handle(self, event: Any) -> dict[str, Any]:
         report = parse_report(event)
         now = self.clock()
-        if report.task is not None and report.action == "mark_task_as_completed":
-            # One transaction, conditioned on the token, attempt and labourer of the snapshot; if it fails
-            # the report is late (or the snapshot wrong): the read below says which.
-            if self._complete(report.task, report, now) == "completed":
-                return self._done(report.task, report, "completed")
+        # With a snapshot: one transaction, conditioned on the token, attempt and labourer of the snapshot;
+        # if it fails, the report is late (or the snapshot wrong) and the read below says which.
+        snapshot = report.task if report.action == "mark_task_as_completed" else None
+        if snapshot is not None and self._complete(snapshot, report, now) == "completed":
+            return self._done(snapshot, report, "completed")
         task = self.store.get(report.task_id)
         late = self._late_reason(task, report, now)
         if late or task is None:

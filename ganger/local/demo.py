@@ -66,11 +66,11 @@ class ApiCallCounter:
                     counter.calls[f"{client.meta.service_model.service_name}.{operation}"] += 1
             return original(client, operation, params)
 
-        botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = counting
         try:
             yield self
         finally:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original
 
     @contextmanager
     def observer(self) -> Iterator[None]:

@@ -19,6 +19,7 @@ from ganger.config import ConfigStore, load_folder
 from ganger.documents import validate
 from ganger.labourer import LABOURERS_DOCUMENT
 from ganger.local.inprocess import InProcessLambda
+from ganger.processor import Processor
 from ganger.tasks import TaskStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,9 @@ class InProcessSystem:
         from essentials.scheduler import Scheduler
         from essentials.worker_assistant import WorkerAssistant
 
-        kinds = dict(zip(ESSENTIALS, (Scheduler, Orchestrator, Scavenger, WorkerAssistant), strict=True))
+        kinds: dict[str, type[Processor[Any]]] = dict(
+            zip(ESSENTIALS, (Scheduler, Orchestrator, Scavenger, WorkerAssistant), strict=True)
+        )
         for name, cls in kinds.items():
             kwargs: dict[str, Any] = {"clients": self.clients, "function_name": name}
             if self.clock is not None:
@@ -124,7 +127,8 @@ class InProcessSystem:
         """Every real row of a table (ganger's own markers excluded)."""
         from ganger.tasks import MARKER_PREFIX, from_attr
 
-        rows, kwargs = [], {"TableName": table}
+        rows: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": table}
         while True:
             page = self.clients.dynamodb.scan(**kwargs)
             rows.extend({k: from_attr(v) for k, v in item.items()} for item in page["Items"])

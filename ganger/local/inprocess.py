@@ -126,8 +126,8 @@ class InProcessLambda:
                 return router._invoke(api_params)
             return original(client, operation_name, api_params)
 
-        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = _make_api_call
         try:
             yield self
         finally:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original

@@ -9,6 +9,7 @@ fires the EventBridge rules, an HTTP front for the API Gateway routes and a fake
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -129,9 +130,9 @@ class LocalSystem:
 
     def _start_aws(self) -> None:
         # moto copies whole tables on every TransactWriteItems; this keeps its answers, not its cost.
-        speed = fast_transactions()
-        speed.__enter__()
-        self._stops.append(lambda: speed.__exit__(None, None, None))
+        speed = contextlib.ExitStack()
+        speed.enter_context(fast_transactions())
+        self._stops.append(speed.close)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()
         self._stops.append(self.aws.stop)
@@ -154,8 +155,9 @@ class LocalSystem:
             self._setenv(name, value)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
             self._saved_env.setdefault(name, os.environ.pop(name, None))
-        made = {s: self.aws.client(s) for s in ("dynamodb", "cloudformation", "s3", "events", "apigateway",
-                                                "secretsmanager", "sns", "sqs", "cloudwatch", "autoscaling", "ec2")}  # fmt: skip
+        services = ("dynamodb", "cloudformation", "s3", "events", "apigateway", "secretsmanager", "sns", "sqs",
+                    "cloudwatch", "autoscaling", "ec2")  # fmt: skip
+        made = {service: self.aws.client(service) for service in services}
         made["lambda"] = self.aws.client("lambda", endpoint_url=self.endpoint.url)
         self.clients = AwsClients(**made)
 

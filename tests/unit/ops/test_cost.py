@@ -23,7 +23,7 @@ def test_ganger_is_cheaper_than_step_functions_per_million_tasks() -> None:
     data = report()
     by_system = {e["system"]: e["per_million_tasks_usd"] for e in data["estimates"]}
     assert by_system["Step Functions Standard"] == pytest.approx(75.0)  # 3 transitions x $25 per million
-    assert by_system["ganger (lambda labourer)"] == pytest.approx(4.377 + 0.17 + 0.2 + 0.25, abs=0.01)
+    assert by_system["ganger (lambda labourer)"] == pytest.approx(4.377 + 0.044 + 0.2 + 0.25, abs=0.01)
     assert by_system["ganger (fleet labourer, SQS)"] - by_system["ganger (lambda labourer)"] == pytest.approx(1.2)
     assert data["prices"]["as_of"] == Prices().as_of
 

@@ -104,6 +104,7 @@ class LocalSystem:
             self._start_fronts()
             self._configure_bot()
             self._start_clock()
+            self._start_fleets()
             LocalState(self.urls.aws, self.urls.lambda_, self.urls.api, self.urls.telegram, os.getpid()).write()
         except BaseException:
             self.stop()
@@ -249,6 +250,45 @@ class LocalSystem:
         self._stops.append(self.clock.stop)
         rules = self.clock.refresh()
         self.options.say(f"rule clock: {len(rules)} rules at speed x{self.options.speed:g}")
+
+    def _start_fleets(self) -> None:
+        """Worker threads for every fleet labourer in the config, following its group; a local step applies
+        the target-tracking policy to BacklogPerInstance every (compressed) minute, as moto never does."""
+        assert self.clients is not None
+        from ganger.local.fleet import fleet_labourers, local_fleet
+
+        fleets = []
+        for labourer_id in fleet_labourers(self.labourers()):
+            try:
+                fleet = local_fleet(self.clients, labourer_id)
+                fleet.start()
+            except Exception as exc:  # a fleet without its group or settings: say so, run the rest
+                self.options.say(f"fleet {labourer_id} not started locally: {exc}")
+                continue
+            fleets.append(fleet)
+            self._stops.append(fleet.stop)
+            self.options.say(f"fleet {labourer_id}: worker threads follow group {fleet.group}")
+        if not fleets:
+            return
+        stop = threading.Event()
+        period = 60.0 / max(self.options.speed, 0.001)
+
+        def step_every_minute() -> None:
+            while not stop.wait(period):
+                for fleet in fleets:
+                    try:
+                        fleet.step()
+                    except Exception:
+                        logger.exception("local target-tracking step of fleet %s failed", fleet.labourer.id)
+
+        thread = threading.Thread(target=step_every_minute, name="ganger-fleet-steps", daemon=True)
+        thread.start()
+
+        def stop_steps() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        self._stops.append(stop_steps)
 
     # ---- observing -----------------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from ganger.errors import DispatchError
 from ganger.fleet import SqsDispatcher, fleet_capacity
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
-from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_orchestrator")
@@ -52,13 +51,6 @@ class Orchestrator(Processor[OrchestratorConfig]):
     def __init__(self, *args: Any, dispatchers: dict[str, Dispatcher] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._dispatchers = dispatchers
-        self._store: TaskStore | None = None
-
-    @property
-    def store(self) -> TaskStore:
-        if self._store is None:
-            self._store = TaskStore(self.clients.dynamodb)
-        return self._store
 
     def dispatcher(self, labourer: Labourer) -> Dispatcher:
         if self._dispatchers is None:
@@ -138,6 +130,9 @@ class Orchestrator(Processor[OrchestratorConfig]):
             try:
                 dispatcher.dispatch(labourer, task)
             except DispatchError as exc:
+                if exc.ambiguous:  # Lambda may be running it: it reports, or expires and is retried
+                    logger.warning("%s; leaving the task invoked", exc)
+                    continue
                 logger.warning("%s; returning the task to the front of the queue", exc)
                 failed.append(task)
         return failed

@@ -17,7 +17,7 @@ from ganger.errors import InvalidEvent, UnknownLabourer
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
-from ganger.tasks import STATUS_DEAD, TaskStore
+from ganger.tasks import STATUS_DEAD
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scavenger")
@@ -37,16 +37,6 @@ class Scavenger(Processor[ScavengerConfig]):
     config_class = ScavengerConfig
     default_function_name = "sosw_scavenger"
     uses_labourers = True
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._store: TaskStore | None = None
-
-    @property
-    def store(self) -> TaskStore:
-        if self._store is None:
-            self._store = TaskStore(self.clients.dynamodb)
-        return self._store
 
     def retirer(self, config: ScavengerConfig) -> Retirer:
         topic = config.dead_tasks_topic_arn or constants.getenv(constants.ENV_DEAD_TASKS_TOPIC) or ""

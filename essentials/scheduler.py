@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import labourer as labourers_mod
 from ganger.chunking import chunk_job
@@ -23,7 +24,7 @@ from ganger.documents import SchedulerConfig
 from ganger.errors import InvalidJob, UnknownLabourer
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
-from ganger.tasks import Task, TaskStore
+from ganger.tasks import Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scheduler")
@@ -97,16 +98,6 @@ class Scheduler(Processor[SchedulerConfig]):
     default_function_name = "sosw_scheduler"
     uses_labourers = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._store: TaskStore | None = None
-
-    @property
-    def store(self) -> TaskStore:
-        if self._store is None:
-            self._store = TaskStore(self.clients.dynamodb)
-        return self._store
-
     def handle(self, event: Any) -> dict[str, Any]:
         job = parse_job(event)
         config = self.config
@@ -124,7 +115,20 @@ class Scheduler(Processor[SchedulerConfig]):
         start, recheck = self._start(job, job_id, labourer, len(chunks), config, now)
         if start is None:
             return {"job_id": job_id, "labourer_id": labourer.id, "duplicate": True, "tasks_created": 0}
-        return self._write(job, job_id, labourer, chunks, start, recheck, config)
+        try:
+            return self._write(job, job_id, labourer, chunks, start, recheck, config)
+        except Exception:
+            # Let Lambda's async retry (or a redelivery) resume at once from the stored cursor; the
+            # rows this run wrote past it are found and skipped. (A killed run's lease simply runs out.)
+            try:
+                self.store.release_job(job_id)
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("job %s: could not end the failed run's lease: %s", job_id, exc)
+            raise
+
+    def _lease(self, config: SchedulerConfig) -> int:
+        """How long a run may hold the job: its own remaining time (plus a margin), at most lease_seconds."""
+        return int(min(config.lease_seconds, self.remaining_seconds() + 5))
 
     def _start(
         self, job: Job, job_id: str, labourer: Labourer, total: int, config: SchedulerConfig, now: float
@@ -132,7 +136,7 @@ class Scheduler(Processor[SchedulerConfig]):
         """Where to start writing (None: nothing to do) and whether rows may already exist."""
         if job.cursor is not None:
             return (job.cursor if self._take_handoff(job_id, job.cursor) else None), False
-        existing = self.store.start_job(job_id, labourer.id, total, now, config.lease_seconds)
+        existing = self.store.start_job(job_id, labourer.id, total, now, self._lease(config))
         if existing is None:
             return 0, False
         if existing.get("job_status") == "scheduling" and existing.get("lease_until", 0) < now:
@@ -193,7 +197,7 @@ class Scheduler(Processor[SchedulerConfig]):
         return len(tasks)
 
     def _hand_over(self, job: Job, job_id: str, cursor: int, config: SchedulerConfig) -> None:
-        self.store.update_job(job_id, cursor, "scheduling", self.clock(), config.lease_seconds)
+        self.store.update_job(job_id, cursor, "scheduling", self.clock(), config.lease_seconds)  # for the sibling
         target = getattr(self.context, "invoked_function_arn", None) or self.function_name
         event = {"job": {"lambda_name": job.lambda_name, "job_schema_name": job.schema_name, **job.body},
                  "job_id": job_id, "cursor": cursor}  # fmt: skip

@@ -20,7 +20,7 @@ from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, UnknownLabourer
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
-from ganger.tasks import STATUS_COMPLETED, Task, TaskStore
+from ganger.tasks import STATUS_COMPLETED, Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_worker_assistant")
@@ -105,7 +105,6 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._store: TaskStore | None = None
         self._audit: audit.AuditTrail | None = None
 
     @property
@@ -114,12 +113,6 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         if self._audit is None:
             self._audit = audit.trail(self.clients.dynamodb, self.config_store, clock=self.clock)
         return self._audit
-
-    @property
-    def store(self) -> TaskStore:
-        if self._store is None:
-            self._store = TaskStore(self.clients.dynamodb)
-        return self._store
 
     def handle(self, event: Any) -> dict[str, Any]:
         report = parse_report(event)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import constants, schema
 from ganger.errors import ConfigError
@@ -200,6 +200,10 @@ class TypedConfig(Generic[T]):
             if self._value is None:
                 raise
             logger.error("%s; keeping the last good config", exc)
+        except (ClientError, BotoCoreError) as exc:  # throttled or unreachable: the cached config still serves
+            if self._value is None:
+                raise
+            logger.warning("reading config document `%s` failed (%s); keeping the cached config", self.name, exc)
         self._fetched_at = self._clock()
         return self._value
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
@@ -29,6 +29,8 @@ class LambdaDispatcher:
                 InvocationType="Event",
                 Payload=json.dumps(task.event()).encode(),
             )
+        except (ReadTimeoutError, ConnectionClosedError) as exc:  # sent, but the answer was lost
+            raise DispatchError(task.task_id, labourer.id, str(exc), ambiguous=True) from exc
         except (ClientError, BotoCoreError) as exc:
             raise DispatchError(task.task_id, labourer.id, str(exc)) from exc
         if response.get("StatusCode") != 202:

@@ -60,13 +60,18 @@ class TaskNotOwned(GangerError):
 
 
 class DispatchError(GangerError):
-    """A claimed task could not be handed to its labourer."""
+    """A claimed task could not be handed to its labourer.
 
-    def __init__(self, task_id: str, labourer_id: str, cause: str) -> None:
+    ``ambiguous`` means the request may have been accepted (its response was lost): the task must stay
+    invoked, to report or expire, never be released, or the same attempt could run twice at once."""
+
+    def __init__(self, task_id: str, labourer_id: str, cause: str, ambiguous: bool = False) -> None:
         self.task_id = task_id
         self.labourer_id = labourer_id
         self.cause = cause
-        super().__init__(f"dispatch of task `{task_id}` to `{labourer_id}` failed: {cause}")
+        self.ambiguous = ambiguous
+        outcome = "has an unknown outcome" if ambiguous else "failed"
+        super().__init__(f"dispatch of task `{task_id}` to `{labourer_id}` {outcome}: {cause}")
 
 
 class TransientAwsError(GangerError):

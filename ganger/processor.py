@@ -20,6 +20,7 @@ from ganger import constants, schema
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, TypedConfig, refresh_together
 from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
 C = TypeVar("C")
@@ -50,9 +51,17 @@ class Processor(Generic[C]):
         self.stats: Counter[str] = Counter()
         self._config: TypedConfig[C] | None = None
         self._labourers: TypedConfig[dict[str, Labourer]] | None = None
+        self._store: TaskStore | None = None
         self.context: Any = None
 
     # ---- config --------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> TaskStore:
+        """The task tables (created on first use)."""
+        if self._store is None:
+            self._store = TaskStore(self.clients.dynamodb)
+        return self._store
 
     @property
     def config_store(self) -> ConfigStore:

@@ -286,6 +286,16 @@ class TaskStore:
             },
         )
 
+    def release_job(self, job_id: str) -> None:
+        """End a failed run's lease, so the next delivery of the job resumes from its cursor at once."""
+        self._ddb.update_item(
+            TableName=self.tables.tasks,
+            Key={"task_id": {"S": f"{MARKER_PREFIX}job#{job_id}"}},
+            UpdateExpression="SET lease_until = :zero",
+            ConditionExpression="job_status = :s",
+            ExpressionAttributeValues={":zero": {"N": "0"}, ":s": {"S": "scheduling"}},
+        )
+
     def take_handoff(self, job_id: str, cursor: int) -> bool:
         """A sibling's continuation at ``cursor`` runs once, even if its invocation is delivered twice."""
         try:

@@ -197,7 +197,7 @@ def parse_update(data: Mapping[str, Any]) -> telegram.Update:
         raise ValueError("not a Telegram update: no integer update_id")
     try:
         return telegram.Update.de_json(dict(data), None)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # e.g. a "message" that is not an object
         raise ValueError(f"malformed update: {type(exc).__name__}") from exc
 
 

@@ -55,12 +55,6 @@ def test_lost_report_response_closes_the_task_once(system: InProcessSystem, cloc
     assert system.scan("sosw_tasks") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a dispatch whose Invoke response was lost (ReadTimeoutError) is released to the queue "
-    "although Lambda may have accepted it, so the next Orchestrator run starts the same task again while "
-    "the first run is still working (found by benchmarks/chaos.py --lost-responses 0.5)",
-)
 def test_lost_invoke_response_does_not_start_the_task_again_while_it_runs(
     system: InProcessSystem, clock: Clock
 ) -> None:

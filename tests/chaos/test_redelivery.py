@@ -43,12 +43,6 @@ def test_redelivery_after_the_lease_writes_the_rest_once(system: InProcessSystem
     assert sorted(r["task_id"] for r in system.scan("sosw_tasks")) == sorted(f"retried-{i}" for i in range(200))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the Scheduler's job lease is a fixed lease_seconds (900 in config/), so Lambda's async "
-    "retries of a run that failed (about 1 and 3 minutes later) find the lease held, answer 'duplicate' and "
-    "the rest of the job is never written; the job marker stays 'scheduling' for good",
-)
 def test_lambda_async_retries_finish_a_job_whose_run_failed(system: InProcessSystem, clock: Clock) -> None:
     system.config.put("sosw_scheduler_config", {**SECTIONS, "rows_per_step": 50, "lease_seconds": 900})  # as config/
     scheduler = system.essentials["sosw_scheduler"]

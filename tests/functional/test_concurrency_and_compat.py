@@ -102,22 +102,44 @@ def test_big_job_continues_in_a_sibling_with_a_cursor(system: InProcessSystem) -
     assert len(system.scan("sosw_closed_tasks")) == 250
 
 
-def test_crashed_scheduling_resumes_on_redelivery_without_duplicates(system: InProcessSystem, clock: Clock) -> None:
-    system.config.put("sosw_scheduler_config", {**SECTIONS, "rows_per_step": 50, "lease_seconds": 60})
-    scheduler = system.essentials["sosw_scheduler"]
-    real_put = scheduler.store.put_new
+def crash_third_step(scheduler: object) -> Any:
+    real_put = scheduler.store.put_new  # type: ignore[attr-defined]
     writes = {"n": 0}
 
-    def crash_on_third_step(tasks: Any) -> int:
+    def put_new(tasks: Any) -> int:
         writes["n"] += 1
         if writes["n"] == 3:
-            raise ConnectionError("Lambda container died")
+            raise ConnectionError("DynamoDB unreachable")
         return real_put(tasks)
 
-    scheduler.store.put_new = crash_on_third_step  # type: ignore[method-assign]
+    return put_new, real_put
+
+
+def test_failed_scheduling_resumes_at_once_on_redelivery(system: InProcessSystem) -> None:
+    system.config.put("sosw_scheduler_config", {**SECTIONS, "rows_per_step": 50})
+    scheduler = system.essentials["sosw_scheduler"]
+    failing, real_put = crash_third_step(scheduler)
+    scheduler.store.put_new = failing
     with pytest.raises(ConnectionError):
         scheduler(job(200, job_id="crashy"), None)
-    scheduler.store.put_new = real_put  # type: ignore[method-assign]
+    scheduler.store.put_new = real_put
+    resumed = system.schedule(job(200, job_id="crashy"))  # Lambda's async retry, a minute later
+    assert resumed["tasks_created"] == 100
+    for _ in range(5):
+        system.tick()
+    closed = system.scan("sosw_closed_tasks")
+    assert len(closed) == 200 and all(r["attempts"] == 1 for r in closed)
+
+
+def test_killed_scheduling_resumes_after_its_lease_without_duplicates(system: InProcessSystem, clock: Clock) -> None:
+    system.config.put("sosw_scheduler_config", {**SECTIONS, "rows_per_step": 50, "lease_seconds": 60})
+    scheduler = system.essentials["sosw_scheduler"]
+    failing, real_put = crash_third_step(scheduler)
+    scheduler.store.put_new = failing
+    scheduler.store.release_job = lambda job_id: None  # killed: the run never gets to end its lease
+    with pytest.raises(ConnectionError):
+        scheduler(job(200, job_id="crashy"), None)
+    scheduler.store.put_new = real_put
     system.tick()  # the first 100 run and complete meanwhile (50 at a time)
     system.tick()
     assert len(system.scan("sosw_closed_tasks")) == 100

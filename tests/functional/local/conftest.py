@@ -53,9 +53,7 @@ def create_function(fresh_aws: EmbeddedAws) -> Callable[..., dict[str, Any]]:
     role = iam.create_role(RoleName="local-test", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
     lam = fresh_aws.client("lambda")
 
-    def create(
-        name: str, handler: str, env: dict[str, str] | None = None, timeout: int = 30
-    ) -> dict[str, Any]:
+    def create(name: str, handler: str, env: dict[str, str] | None = None, timeout: int = 30) -> dict[str, Any]:
         result: dict[str, Any] = lam.create_function(
             FunctionName=name,
             Runtime="python3.11",

@@ -73,9 +73,7 @@ def test_tick_fires_due_rules_deterministically(
     assert scheduled["resources"] == [rules.describe_rule(Name="weekday-nine")["Arn"]]
 
 
-def test_fire_runs_a_rule_on_demand(
-    rules: Any, fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint
-) -> None:
+def test_fire_runs_a_rule_on_demand(rules: Any, fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint) -> None:
     clock = _clock(fresh_aws, endpoint, now=lambda: START)
     clock.refresh()
 
@@ -104,9 +102,7 @@ def test_running_clock_at_high_speed_fires_repeatedly(
     assert sum(1 for item in handlers.received if item["event"] == {"from": "input"}) >= 3
 
 
-def test_unsupported_cron_is_rejected_naming_the_rule(
-    fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint
-) -> None:
+def test_unsupported_cron_is_rejected_naming_the_rule(fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint) -> None:
     events = fresh_aws.client("events")
     events.put_rule(Name="last-friday", ScheduleExpression="cron(0 9 ? * 6L *)", State="ENABLED")
     clock = _clock(fresh_aws, endpoint, now=lambda: START)
@@ -117,9 +113,7 @@ def test_unsupported_cron_is_rejected_naming_the_rule(
         clock.refresh(strict=True)
 
 
-def test_target_input_is_passed_verbatim(
-    rules: Any, fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint
-) -> None:
+def test_target_input_is_passed_verbatim(rules: Any, fresh_aws: EmbeddedAws, endpoint: LocalLambdaEndpoint) -> None:
     records: list[Any] = []
     endpoint.add_listener(records.append)
     clock = _clock(fresh_aws, endpoint, now=lambda: START)

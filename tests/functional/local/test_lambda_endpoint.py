@@ -42,9 +42,7 @@ def test_request_response_runs_handler_with_env_overlay_and_context(
     assert endpoint.stats().invocations == {"echo": 1}
 
 
-def test_overlay_does_not_leak_into_the_process_environment(
-    lam: Any, create_function: CreateFunction
-) -> None:
+def test_overlay_does_not_leak_into_the_process_environment(lam: Any, create_function: CreateFunction) -> None:
     create_function("echo", f"{MODULE}.echo", env={"GREETING": "hello"})
     lam.invoke(FunctionName="echo", Payload=b"{}")
 
@@ -104,9 +102,9 @@ def test_event_invocations_return_202_and_run_in_the_background(
     endpoint.add_listener(seen.append)
 
     statuses = [
-        lam.invoke(
-            FunctionName="record", InvocationType="Event", Payload=json.dumps({"i": i, "sleep": 0.05})
-        )["StatusCode"]
+        lam.invoke(FunctionName="record", InvocationType="Event", Payload=json.dumps({"i": i, "sleep": 0.05}))[
+            "StatusCode"
+        ]
         for i in range(5)
     ]
 

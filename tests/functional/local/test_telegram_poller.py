@@ -75,9 +75,7 @@ def _poller(telegram: FakeTelegram, receiver: Receiver, **kwargs: Any) -> Telegr
     )
 
 
-def test_updates_are_forwarded_in_order_with_the_secret_header(
-    telegram: FakeTelegram, receiver: Receiver
-) -> None:
+def test_updates_are_forwarded_in_order_with_the_secret_header(telegram: FakeTelegram, receiver: Receiver) -> None:
     sent = [make_text_update(text, chat_id=8) for text in ("/start", "one", "two")]
     for update in sent:
         telegram.push_update(update)

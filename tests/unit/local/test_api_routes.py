@@ -37,9 +37,7 @@ def _route(path: str, method: str = "GET", api: str = "main", stages: tuple[str,
         ("/", "/", {}),
     ],
 )
-def test_resource_paths_match_like_api_gateway(
-    resource: str, path: str, params: dict[str, str] | None
-) -> None:
+def test_resource_paths_match_like_api_gateway(resource: str, path: str, params: dict[str, str] | None) -> None:
     assert match_resource_path(resource, path) == params
 
 
@@ -148,9 +146,7 @@ def test_base64_proxy_response_is_decoded() -> None:
     assert response.body == b"\x00\x01"
 
 
-@pytest.mark.parametrize(
-    "payload", [None, "text", {"body": "no status"}, {"statusCode": 200, "body": {"a": 1}}]
-)
+@pytest.mark.parametrize("payload", [None, "text", {"body": "no status"}, {"statusCode": 200, "body": {"a": 1}}])
 def test_malformed_proxy_response_is_502(payload: object) -> None:
     response = http_response_from_proxy(payload)
 

@@ -15,9 +15,7 @@ MINUTE = ScheduledRule(
     parse_schedule("rate(1 minute)"),
     (RuleTarget("t", FUNCTION),),
 )
-NINE = ScheduledRule(
-    "nine", "arn:aws:events:us-east-1:123456789012:rule/nine", parse_schedule("cron(0 9 * * ? *)"), ()
-)
+NINE = ScheduledRule("nine", "arn:aws:events:us-east-1:123456789012:rule/nine", parse_schedule("cron(0 9 * * ? *)"), ())
 
 
 def test_first_tick_schedules_without_firing() -> None:

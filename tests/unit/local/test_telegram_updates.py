@@ -22,9 +22,7 @@ def test_update_ids_are_unique_and_increasing() -> None:
 
 
 def test_commands_get_a_bot_command_entity() -> None:
-    update = UpdateBuilder(now=lambda: 1_900_000_000).text(
-        "/start ref-42", chat_id=5, user_id=6, username="ann"
-    )
+    update = UpdateBuilder(now=lambda: 1_900_000_000).text("/start ref-42", chat_id=5, user_id=6, username="ann")
 
     message = update["message"]
     assert message["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
@@ -61,9 +59,7 @@ def _request(**kwargs: object) -> HttpRequest:
 def test_form_parsing_handles_urlencoded_json_and_multipart() -> None:
     urlencoded = parse_form(_request(data={"text": "héllo"}))
     as_json = parse_form(_request(json={"text": "x", "reply_markup": {"k": 1}}))
-    multipart = parse_form(
-        _request(data={"caption": "c"}, files={"photo": ("p.jpg", b"\x00\xff\r\n", "image/jpeg")})
-    )
+    multipart = parse_form(_request(data={"caption": "c"}, files={"photo": ("p.jpg", b"\x00\xff\r\n", "image/jpeg")}))
 
     assert urlencoded.fields == {"chat_id": "1", "text": "héllo"}
     assert as_json.fields["reply_markup"] == '{"k": 1}'

@@ -156,11 +156,16 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         self.stats["late_reports"] += 1
         return {"task_id": report.task_id, "outcome": "late", "reason": reason, "recorded": recorded}
 
-    def _complete(self, task: Task, report: Report, now: float) -> str:
+    @staticmethod
+    def _with_report(task: Task, report: Report) -> Task:
+        """The task with the report's stats and result as sosw's ``stat_*`` / ``result_*`` attributes."""
         extra = dict(task.extra)
         extra.update({f"stat_{k}": v for k, v in report.stats.items()})
         extra.update({f"result_{k}": v for k, v in report.result.items()})
-        done = self.store.close(replace(task, extra=extra), report.invocation_token, STATUS_COMPLETED, now)
+        return replace(task, extra=extra)
+
+    def _complete(self, task: Task, report: Report, now: float) -> str:
+        done = self.store.close(self._with_report(task, report), report.invocation_token, STATUS_COMPLETED, now)
         return "completed" if done else "lost"
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
@@ -168,12 +173,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         if labourer is None:
             raise UnknownLabourer(task.labourer_id, sorted(self.labourers()))
         topic = self.config.dead_tasks_topic_arn or constants.getenv(constants.ENV_DEAD_TASKS_TOPIC) or ""
-        extra = dict(task.extra)
-        extra.update({f"stat_{k}": v for k, v in report.stats.items()})
-        extra.update({f"result_{k}": v for k, v in report.result.items()})
         retirer = Retirer(self.store, self.clients.sns if topic else None, topic)
         reason = f"worker reported failure: {report.reason or 'no reason given'}"
-        outcome = retirer.retire(replace(task, extra=extra), labourer, report.invocation_token, now, reason)
+        outcome = retirer.retire(self._with_report(task, report), labourer, report.invocation_token, now, reason)
         return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ganger.cli.target import state_file
+from ganger.errors import GangerError
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from ganger.local.runtime import LocalOptions, LocalSystem, Progress
 
     started = time.monotonic()
+    for name, value, minimum in (("--tasks", args.tasks, 1), ("--concurrency", args.concurrency, 1)):
+        if value < minimum:
+            raise GangerError(f"{name} must be at least {minimum}, got {value}")
+    if args.speed is not None and args.speed <= 0:
+        raise GangerError(f"--speed must be positive, got {args.speed:g}")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.WARNING))
     if args.demo and args.telegram_token:
         raise SystemExit("ganger: error: --demo uses the fake Telegram; drop --telegram-token")

@@ -25,7 +25,6 @@ from ganger.fleet.scaling import DIMENSION, METRIC_NAME, METRIC_NAMESPACE, ZERO_
 from ganger.fleet.settings import group_name, queue_name
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
-from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
 CONFIG_DOCUMENT = "ganger_fleet_metrics_config"
@@ -58,14 +57,7 @@ class FleetMetrics(Processor[FleetMetricsConfig]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._store: TaskStore | None = None
         self._urls: QueueUrls | None = None
-
-    @property
-    def store(self) -> TaskStore:
-        if self._store is None:
-            self._store = TaskStore(self.clients.dynamodb)
-        return self._store
 
     @property
     def urls(self) -> QueueUrls:

@@ -28,7 +28,6 @@ from ganger.documents import register
 from ganger.errors import GangerError
 from ganger.processor import Processor, handler_for
 from ganger.schema import parse, to_dict
-from ganger.tasks import TaskStore
 from ganger.telegram import (
     CredentialsSource,
     CredentialsUnavailable,
@@ -292,8 +291,8 @@ class TelegramBot(Processor[TelegramBotConfig]):
         )
         if not recent:
             return Reply("No jobs yet. Send a link or a photo.")
-        store, now = TaskStore(self.clients.dynamodb), self.clock()
-        lines = [f"{j.kind} {j.summary[:60]}: {job_state(store, j, now)}" for j in recent]
+        now = self.clock()
+        lines = [f"{j.kind} {j.summary[:60]}: {job_state(self.store, j, now)}" for j in recent]
         return Reply("Your recent jobs:\n" + "\n".join(lines))
 
     # ---- dev boxes -----------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ganger.local.telegram_updates import UpdateBuilder
+from processors.demo import DATA_DIR
 from processors.detectors import decode
 from tests.functional.processors.conftest import USER, Bot
 
-DATA = Path("/work/shared/data")
+DATA = DATA_DIR  # ../shared/data beside the checkout
 
 
 def test_a_photo_becomes_a_prediction_and_an_annotated_image(bot: Bot) -> None:

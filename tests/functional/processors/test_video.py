@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 from ganger.local.telegram_updates import UpdateBuilder
 from ganger.tasks import STATUS_COMPLETED
-from processors.demo import serve_directory
+from processors.demo import DATA_DIR, serve_directory
 from tests.functional.processors.conftest import TOKEN, USER, Bot
 
-DATA = Path("/work/shared/data")
+DATA = DATA_DIR  # ../shared/data beside the checkout
 
 
 def test_a_link_becomes_a_video_in_s3_and_a_link_in_the_chat(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from processors.demo import DATA_DIR
 from processors.detectors import Detection, HogPeopleDetector, annotate, decode, summary
 
-DATA = Path("/work/shared/data")
+DATA = DATA_DIR  # ../shared/data beside the checkout
 
 
 def test_hog_finds_the_two_pedestrians() -> None:

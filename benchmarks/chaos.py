@@ -438,9 +438,9 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     """One chaos run from an empty in-process system to its JSON summary."""
     from moto import mock_aws
 
+    from benchmarks.harness import Clock, InProcessSystem
     from essentials.orchestrator import Orchestrator
     from essentials.scavenger import Scavenger
-    from ganger.local.harness import Clock, InProcessSystem
     from ganger.local.moto_speed import fast_transactions
 
     started = time.perf_counter()

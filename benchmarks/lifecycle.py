@@ -158,8 +158,8 @@ def run_ganger(
     """Run the lifecycle once in a fresh ``mock_aws()`` and return the figures."""
     from moto import mock_aws
 
+    from benchmarks.harness import Clock, InProcessSystem
     from examples import sosw_protocol_worker
-    from ganger.local.harness import Clock, InProcessSystem
 
     limit = max_ticks if max_ticks is not None else 3 * (tasks // 100 + 1) + 20
     counter = ApiCallCounter()

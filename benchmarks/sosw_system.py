@@ -446,6 +446,7 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
     """One job of ``tasks`` tasks through sosw 0.7.51 in a fresh ``mock_aws()``; the same figures as ganger's."""
     from moto import mock_aws
 
+    from benchmarks.harness import Clock
     from benchmarks.workload import (
         PHASE_NOTES,
         PHASES,
@@ -455,7 +456,6 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
         other_labourers_calls,
         sections_job,
     )
-    from ganger.local.harness import Clock
     from ganger.local.moto_speed import fast_transactions
 
     counter = ApiCallCounter()

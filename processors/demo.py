@@ -307,6 +307,26 @@ def run_all(ctx: DemoContext) -> list[ScenarioResult]:
 
 def local_demo(env: Any) -> list[ScenarioResult]:
     """Entry point for `ganger local --demo` (group ``ganger.demo``): ``env`` carries the local system's
-    webhook URL and secret, fake Telegram, clients and a ``settle()`` that waits for queued work."""
+    webhook URL and secret, fake Telegram, clients, a ``settle()`` that waits for queued work, and the
+    system itself (its Lambda endpoint). The processors' scenarios, then a fleet scaling out and back."""
     ctx = DemoContext(env.webhook_url, env.webhook_secret, env.telegram, env.clients, env.settle, advance=None)
-    return run_all(ctx)
+    return [*run_all(ctx), fleet_scenario(env)]
+
+
+def fleet_scenario(env: Any) -> ScenarioResult:
+    """A fleet labourer scaling out from 0 for a backlog and back in (moto never acts on scaling policies)."""
+    from processors.fleet_demo import FleetScenarioContext, run_fleet_scenario
+
+    def minute() -> None:
+        for function in ("sosw_orchestrator", "sosw_scavenger"):
+            env.clients.lambda_.invoke(FunctionName=function, Payload=b"{}")
+        env.system.endpoint.wait_idle(timeout=30)
+
+    context = FleetScenarioContext(env.clients, minute, tasks=24, target_value=4, max_size=3, scale_in_after=2,
+                                   max_minutes=30, pause_seconds=0.3)  # fmt: skip
+    try:
+        result = run_fleet_scenario(context)
+    except Exception as exc:  # reported as a failed scenario, like any other
+        logger.exception("fleet scenario failed")
+        return ScenarioResult("fleet scaling", False, f"{type(exc).__name__}: {exc}")
+    return ScenarioResult("fleet scaling", bool(result["ok"]), str(result["summary"]))

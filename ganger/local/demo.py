@@ -130,26 +130,6 @@ def plugin_scenarios(env: DemoEnvironment) -> list[Outcome]:
     return outcomes
 
 
-def fleet_scenario(env: DemoEnvironment, counter: ApiCallCounter) -> Outcome:
-    """A fleet labourer scaling out from 0 for a backlog and back in (moto never acts on scaling policies)."""
-    from ganger.local.fleet_demo import FleetScenarioContext, run_fleet_scenario
-
-    def minute() -> None:
-        for function in ("sosw_orchestrator", "sosw_scavenger"):
-            env.clients.lambda_.invoke(FunctionName=function, Payload=b"{}")
-        assert env.system.endpoint is not None
-        env.system.endpoint.wait_idle(timeout=30)
-
-    context = FleetScenarioContext(env.clients, minute, tasks=24, target_value=4, max_size=3, scale_in_after=2,
-                                   max_minutes=30, pause_seconds=0.3)  # fmt: skip
-    try:
-        result = run_fleet_scenario(context)
-    except Exception as exc:  # reported as a failed scenario, like any other
-        logger.exception("fleet scenario failed")
-        return Outcome("fleet scaling", False, f"{type(exc).__name__}: {exc}")
-    return Outcome("fleet scaling", bool(result["ok"]), str(result["summary"]))
-
-
 def labourer_report(clients: AwsClients, labourers: list[str]) -> dict[str, dict[str, int]]:
     store = TaskStore(clients.dynamodb)
     report = {}
@@ -191,7 +171,6 @@ def run_demo(
     outcomes = [core_scenario(env, tasks)]
     if system.urls.webhook and system.telegram is not None:
         outcomes += plugin_scenarios(env)
-    outcomes.append(fleet_scenario(env, counter))
     _settle(system, counter)
     api_calls = counter.total()
     seconds = time.monotonic() - started

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 
 START = 1_790_000_000.0
 LABOURER = {"example_worker": {"max_simultaneous_invocations": 10, "duration": 60, "cooldown": 30, "max_attempts": 3}}

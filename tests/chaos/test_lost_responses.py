@@ -10,7 +10,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 
 
 @contextlib.contextmanager

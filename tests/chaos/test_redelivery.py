@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 
 SECTIONS = {"job_schema_variants": {"default": {"chunkable_attrs": ["section"]}}}
 LAMBDA_ASYNC_RETRY_DELAYS = (60, 120)  # Lambda retries a failed Event invocation twice, about 1 and 2 minutes later

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.fleet.settings import FleetSettings
 from ganger.fleet.worker import FleetWorker
 from ganger.labourer import Labourer
-from ganger.local.harness import Clock, InProcessSystem
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.tasks import TaskStore
 from ganger.telegram import SECRET_HEADER

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from benchmarks.harness import Clock, InProcessSystem
 from examples import sosw_protocol_worker
-from ganger.local.harness import Clock, InProcessSystem
 
 EXAMPLE_LABOURER = {
     "example_worker": {

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sosw.worker import Worker as SoswWorker
 
+from benchmarks.harness import Clock, InProcessSystem
 from essentials.orchestrator import Orchestrator
-from ganger.local.harness import Clock, InProcessSystem
 
 SECTIONS = {"job_schema_variants": {"default": {"chunkable_attrs": ["section"]}}}
 

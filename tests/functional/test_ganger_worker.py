@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from benchmarks.harness import Clock, InProcessSystem
 from examples.ganger_worker import ExampleWorker
-from ganger.local.harness import Clock, InProcessSystem
 
 from .conftest import CallCounter
 

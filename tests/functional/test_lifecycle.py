@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.tasks import STATUS_COMPLETED
 
 

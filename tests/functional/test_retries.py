@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.tasks import STATUS_COMPLETED, STATUS_DEAD
 
 

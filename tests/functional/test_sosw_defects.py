@@ -8,8 +8,8 @@ import logging
 import pytest
 from botocore.exceptions import ClientError
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.errors import ConfigError
-from ganger.local.harness import Clock, InProcessSystem
 from ganger.tasks import Task
 
 from .conftest import CallCounter

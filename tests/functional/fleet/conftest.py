@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.local.fleet import LocalFleet, StepResult, local_fleet
-from ganger.local.harness import Clock, InProcessSystem
 from processors.fleet_metrics import FleetMetrics
 from tests.functional.fleet import handlers
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from benchmarks.harness import InProcessSystem
 from ganger.cli.main import main
-from ganger.local.harness import InProcessSystem
 from ganger.tasks import STATUS_COMPLETED
 from tests.functional.fleet import handlers
 from tests.functional.fleet.conftest import FLEET, LABOURER, SETTINGS, deploy_fleet_stack

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ganger.local.fleet_demo import FleetScenarioContext, run_fleet_scenario
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
+from processors.fleet_demo import FleetScenarioContext, run_fleet_scenario
 
 
 def test_fleet_scenario_scales_out_and_back(system: InProcessSystem, clock: Clock,

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ganger.local.harness import Clock, InProcessSystem
+from benchmarks.harness import Clock, InProcessSystem
 from processors.fleet_metrics import FleetMetrics
 from tests.functional.fleet.conftest import FLEET, LABOURER, SETTINGS, deploy_fleet_stack
 

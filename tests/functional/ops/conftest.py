@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.cli.main import main
-from ganger.local.harness import Clock, InProcessSystem
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:moto.*")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from benchmarks.harness import ROOT, Clock, InProcessSystem, deploy_tables
 from ganger import audit
-from ganger.local.harness import ROOT, Clock, InProcessSystem, deploy_tables
 from tests.functional.ops.conftest import job
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import InProcessSystem
 from ganger.cli import config_cmd
-from ganger.local.harness import InProcessSystem
 from tests.functional.ops.conftest import Cli
 
 DOC = "sosw_scavenger_config"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.labourer import INVOCATION_DELTA
-from ganger.local.harness import Clock, InProcessSystem
 from ganger.tasks import STATUS_COMPLETED, STATUS_DEAD
 from tests.functional.conftest import EXAMPLE_LABOURER
 from tests.functional.ops.conftest import Cli, job

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from benchmarks.harness import Clock, InProcessSystem
 from examples import sosw_protocol_worker
-from ganger.local.harness import Clock, InProcessSystem
 from tests.functional.ops.conftest import Cli, job
 
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from benchmarks.harness import Clock, InProcessSystem
 from ganger.local.api_front import ApiFront
-from ganger.local.harness import Clock, InProcessSystem
 from ganger.local.telegram_fake import FakeTelegram, SentRecord
 from processors.demo import DemoContext, post_update
 from processors.devbox import DevboxWorker

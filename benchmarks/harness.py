@@ -22,7 +22,7 @@ from ganger.local.inprocess import InProcessLambda
 from ganger.processor import Processor
 from ganger.tasks import TaskStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TABLES_TEMPLATE = ROOT / "yaml" / "tables.yaml"
 CONFIG_DIR = ROOT / "config"
 ESSENTIALS = ("sosw_scheduler", "sosw_orchestrator", "sosw_scavenger", "sosw_worker_assistant")

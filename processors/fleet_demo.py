@@ -117,7 +117,7 @@ def schedule(ctx: FleetScenarioContext, job_id: str) -> int:
 
 
 def _default_measure(ctx: FleetScenarioContext) -> Callable[[str], float]:
-    from processors.fleet_metrics import FleetMetrics  # ganger does not import processors at module level
+    from processors.fleet_metrics import FleetMetrics
 
     metrics = FleetMetrics(clients=ctx.clients, clock=ctx.now)
     return lambda labourer_id: float(metrics({"labourers": [labourer_id]})["fleets"][labourer_id]["value"])

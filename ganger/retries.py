@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import logging
 import random
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ def decide(
     """Retry after a jittered backoff, unless the task has used ``max_attempts``."""
     if task.attempts >= labourer.max_attempts:
         return CloseDead(f"{reason}; used {task.attempts} of {labourer.max_attempts} attempts")
-    return RetryAt(int(now + labourer.retry.delay(task.attempts, rand)))
+    # Rounded up: a retry is never due in the run that scheduled it (nor before its delay).
+    return RetryAt(math.ceil(now + labourer.retry.delay(task.attempts, rand)))
 
 
 class Retirer:

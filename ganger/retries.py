@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import random
 from dataclasses import dataclass
 from typing import Any

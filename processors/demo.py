@@ -322,8 +322,8 @@ def fleet_scenario(env: Any) -> ScenarioResult:
             env.clients.lambda_.invoke(FunctionName=function, Payload=b"{}")
         env.system.endpoint.wait_idle(timeout=30)
 
-    context = FleetScenarioContext(env.clients, minute, tasks=24, target_value=4, max_size=3, scale_in_after=2,
-                                   max_minutes=30, pause_seconds=0.3)  # fmt: skip
+    context = FleetScenarioContext(env.clients, minute, tasks=16, target_value=4, max_size=3, scale_in_after=1,
+                                   max_minutes=30, pause_seconds=0.1)  # fmt: skip
     try:
         result = run_fleet_scenario(context)
     except Exception as exc:  # reported as a failed scenario, like any other

@@ -102,9 +102,14 @@ def schedule(clients: AwsClients, job: dict[str, Any]) -> dict[str, Any]:
     return dict(body)
 
 
-def core_scenario(env: DemoEnvironment, tasks: int) -> Outcome:
+def start_core_scenario(env: DemoEnvironment, tasks: int) -> dict[str, Any]:
+    """Schedule the example job; it runs while the other scenarios run."""
     result = schedule(env.clients, example_job(tasks))
     env.say(f"scheduled job {result['job_id']}: {result['tasks_created']} tasks for {EXAMPLE_LABOURER}")
+    return result
+
+
+def finish_core_scenario(env: DemoEnvironment, result: dict[str, Any]) -> Outcome:
     env.settle()
     closed = _closed(env, EXAMPLE_LABOURER)
     mine = [t for t in closed if t.job_id == result["job_id"]]
@@ -168,9 +173,9 @@ def run_demo(
         say,
         system,
     )
-    outcomes = [core_scenario(env, tasks)]
-    if system.urls.webhook and system.telegram is not None:
-        outcomes += plugin_scenarios(env)
+    core = start_core_scenario(env, tasks)
+    others = plugin_scenarios(env) if system.urls.webhook and system.telegram is not None else []
+    outcomes = [finish_core_scenario(env, core), *others]
     _settle(system, counter)
     api_calls = counter.total()
     seconds = time.monotonic() - started

@@ -34,6 +34,7 @@ from benchmarks.workload import (
     prepare_environment,
     sections_job,
     stdout_to_stderr,
+    verify_all_closed,
 )
 from ganger.local.moto_speed import fast_transactions
 
@@ -104,18 +105,6 @@ def _tick(system: Any, counter: ApiCallCounter) -> None:
     with counter.phase("scavenge"):
         system.lam.run("sosw_scavenger", {})
         system.lam.drain()
-
-
-def _verify(system: Any, tasks: int) -> dict[str, int]:
-    closed = system.scan("sosw_closed_tasks")
-    completed = sum(1 for row in closed if row.get("labourer_id_task_status") == f"{LABOURER}_1")
-    live, retrying = system.scan("sosw_tasks"), system.scan("sosw_retry_tasks")
-    if completed != tasks or live or retrying:
-        raise LifecycleError(
-            f"expected {tasks} completed tasks in sosw_closed_tasks and nothing else left; found {completed} "
-            f"completed, {len(closed) - completed} other closed, {len(live)} live, {len(retrying)} waiting for retry"
-        )
-    return {"closed_completed": completed, "live": 0, "retry": 0}
 
 
 def _idle(system: Any, counter: ApiCallCounter) -> dict[str, Any]:
@@ -193,7 +182,7 @@ def run_ganger(
             if system.lam.errors:
                 raise LifecycleError(f"{len(system.lam.errors)} invocations failed, first: {system.lam.errors[0]}")
             with counter.phase("check"):
-                verified = _verify(system, tasks)
+                verified = verify_all_closed(system, tasks, LifecycleError, "")
             idle = _idle(system, counter) if measure_idle else None
     elapsed = time.perf_counter() - started
     peak_traced = tracemalloc.get_traced_memory()[1] if trace_memory else None

@@ -27,7 +27,7 @@ from typing import Any
 from unittest import mock
 
 from benchmarks.counting import ApiCallCounter
-from benchmarks.workload import LABOURER
+from benchmarks.workload import LABOURER, verify_all_closed
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
@@ -417,18 +417,6 @@ class SoswRunError(RuntimeError):
     """sosw did not bring every task to the closed table."""
 
 
-def _verify(system: SoswSystem, tasks: int) -> dict[str, int]:
-    closed = system.scan("sosw_closed_tasks")
-    completed = sum(1 for row in closed if row.get("labourer_id_task_status") == f"{LABOURER}_1")
-    live, retrying = system.scan("sosw_tasks"), system.scan("sosw_retry_tasks")
-    if completed != tasks or live or retrying:
-        raise SoswRunError(
-            f"sosw: expected {tasks} completed tasks in sosw_closed_tasks and nothing else left; found {completed} "
-            f"completed, {len(closed) - completed} other closed, {len(live)} live, {len(retrying)} waiting for retry"
-        )
-    return {"closed_completed": completed, "live": 0, "retry": 0}
-
-
 def _idle(system: SoswSystem) -> dict[str, Any]:
     """Calls of one Orchestrator and one Scavenger run with nothing queued (sosw reads config only at init)."""
     counter = system.counter
@@ -482,7 +470,7 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
             if system.lam.errors:
                 raise SoswRunError(f"sosw: {len(system.lam.errors)} invocations failed, first: {system.lam.errors[0]}")
             with counter.phase("check"):
-                verified = _verify(system, tasks)
+                verified = verify_all_closed(system, tasks, SoswRunError, "sosw: ")
             idle = _idle(system)
     report: dict[str, Any] = {
         "system": "sosw 0.7.51",

@@ -123,3 +123,16 @@ def stdout_to_stderr() -> Iterator[None]:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def verify_all_closed(system: Any, tasks: int, error: type[Exception], who: str = "") -> dict[str, int]:
+    """Every task completed in the closed table and nothing left in the task or retry tables (either system)."""
+    closed = system.scan("sosw_closed_tasks")
+    completed = sum(1 for row in closed if row.get("labourer_id_task_status") == f"{LABOURER}_1")
+    live, retrying = system.scan("sosw_tasks"), system.scan("sosw_retry_tasks")
+    if completed != tasks or live or retrying:
+        raise error(
+            f"{who}expected {tasks} completed tasks in sosw_closed_tasks and nothing else left; found {completed} "
+            f"completed, {len(closed) - completed} other closed, {len(live)} live, {len(retrying)} waiting for retry"
+        )
+    return {"closed_completed": completed, "live": 0, "retry": 0}

@@ -1,27 +1,29 @@
-"""Orchestrator: every minute, dispatch queued tasks to each labourer within its limits.
+"""Orchestrator: dispatch queued tasks to each labourer within its limits.
 
-desired = floor(max_simultaneous_invocations x coefficient(health)) - running. It claims that many
-queued tasks in conditional transactions and invokes each; a failed dispatch goes back to the
-front of the queue at once, and one labourer's failure never stops the others.
+It runs on the minute rule (the safety net: every labourer) and when nudged with
+``{"labourer_id": ...}`` (one labourer; the Scheduler nudges it for a labourer whose slot counter has no
+cap yet). For each labourer with queued tasks: cap = floor(max_simultaneous_invocations x
+coefficient(health)) (a fleet: its capacity), written to the labourer's slot counter, and as many queued
+tasks as the counter has free slots are claimed and dispatched in parallel; a failed dispatch goes back to
+the front of the queue at once, and one labourer's failure never stops the others.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ganger.dispatch import Dispatcher, LambdaDispatcher
 from ganger.documents import OrchestratorConfig
 from ganger.ecology import Ecology
-from ganger.errors import DispatchError
-from ganger.fleet import SqsDispatcher, fleet_capacity
+from ganger.errors import InvalidEvent
+from ganger.fleet import fleet_capacity
 from ganger.labourer import Labourer
 from ganger.processor import Processor, handler_for
+from ganger.slots import Slots
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_orchestrator")
@@ -29,13 +31,19 @@ Logger(service="sosw_orchestrator")
 
 def desired_invocations(max_simultaneous: int, coefficient: float, running: int) -> int:
     """How many tasks to dispatch now (never negative)."""
-    return max(0, math.floor(max_simultaneous * coefficient) - running)
+    return max(0, effective_cap(max_simultaneous, coefficient) - running)
+
+
+def effective_cap(max_simultaneous: int, coefficient: float) -> int:
+    """The most tasks the labourer may run at once at this health."""
+    return max(0, math.floor(max_simultaneous * coefficient))
 
 
 @dataclass
 class LabourerRun:
     labourer_id: str
     status: int = 4
+    cap: int = 0
     running: int = 0
     desired: int = 0
     claimed: int = 0
@@ -48,25 +56,11 @@ class Orchestrator(Processor[OrchestratorConfig]):
     default_function_name = "sosw_orchestrator"
     uses_labourers = True
 
-    def __init__(self, *args: Any, dispatchers: dict[str, Dispatcher] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._dispatchers = dispatchers
-
-    def dispatcher(self, labourer: Labourer) -> Dispatcher:
-        if self._dispatchers is None:
-            self._dispatchers = {
-                "lambda": LambdaDispatcher(self.clients.lambda_),
-                "fleet": SqsDispatcher(self.clients.sqs),
-            }
-        if labourer.type not in self._dispatchers:
-            raise DispatchError("-", labourer.id, f"no dispatcher for labourer type {labourer.type!r}")
-        return self._dispatchers[labourer.type]
-
     def handle(self, event: Any) -> dict[str, Any]:
         config = self.config
         now = self.clock()
         runs = []
-        for labourer in self._selected(config):
+        for labourer in self._selected(config, event):
             try:
                 runs.append(self.run_labourer(labourer, config, now))
             except Exception:  # one labourer's failure never stops the others
@@ -74,22 +68,31 @@ class Orchestrator(Processor[OrchestratorConfig]):
                 self.stats["labourer_errors"] += 1
         return {"labourers": {r.labourer_id: r.__dict__ for r in runs}, "stats": dict(self.stats)}
 
-    def _selected(self, config: OrchestratorConfig) -> list[Labourer]:
+    def _selected(self, config: OrchestratorConfig, event: Any) -> list[Labourer]:
         labourers = self.labourers()
-        if not config.labourers:
-            return list(labourers.values())
-        return [labourers[name] for name in config.labourers if name in labourers]
+        names = list(config.labourers) or list(labourers)
+        nudged = event.get("labourer_id") if isinstance(event, dict) else None
+        if nudged is not None:
+            if not isinstance(nudged, str):
+                raise InvalidEvent("labourer_id", f"expected a string, got {type(nudged).__name__}")
+            if nudged not in names:
+                logger.warning("nudged for labourer %s, which this Orchestrator does not run", nudged)
+            names = [nudged] if nudged in names else []
+        return [labourers[name] for name in names if name in labourers]
 
     def run_labourer(self, labourer: Labourer, config: OrchestratorConfig, now: float) -> LabourerRun:
         run = LabourerRun(labourer.id)
         queued = self.store.queued(labourer.id, now, limit=labourer.max_simultaneous_invocations)
         if queued:
             run.status = Ecology(self.clients.cloudwatch).status(labourer)
-            run.running = self.store.count_running(labourer.id, labourer.running_after(now))
             coefficient = config.invocation_number_coefficient.get(str(run.status), 0.0)
-            run.desired = desired_invocations(self.concurrency(labourer), coefficient, run.running)
+            run.cap = effective_cap(self.concurrency(labourer), coefficient)
+            slots = self.slots(labourer, run.cap, now)
+            run.running = slots.held
+            run.desired = min(len(queued), max(0, slots.free))
         if run.desired > 0:
-            self._dispatch(labourer, queued[: run.desired], now, run)
+            started = self.starter.start(labourer, queued[: run.desired], now)
+            run.claimed, run.dispatched, run.dispatch_errors = started.claimed, started.dispatched, started.released
         self.stats["dispatched"] += run.dispatched
         self.stats["dispatch_errors"] += run.dispatch_errors
         oldest = now - queued[0].created_at if queued else 0
@@ -101,41 +104,23 @@ class Orchestrator(Processor[OrchestratorConfig]):
         )  # fmt: skip
         return run
 
+    def slots(self, labourer: Labourer, cap: int, now: float) -> Slots:
+        """The labourer's slot counter with its cap set to ``cap`` (created at the first run with work; the
+        tasks already invoked then, say by sosw's Orchestrator before a switch, hold their slots)."""
+        counter = self.store.slots
+        for _ in range(3):
+            current = counter.read(labourer.id)
+            held = self.store.count_invoked(labourer.id, now) if current is None else 0
+            updated = counter.set_cap(labourer.id, cap, current, held)
+            if updated is not None:
+                return updated
+        raise RuntimeError(f"labourer {labourer.id}: its slot counter kept changing while its cap was set")
+
     def concurrency(self, labourer: Labourer) -> int:
         """A fleet's follows its InService instances (one DescribeAutoScalingGroups); a Lambda's is configured."""
         if labourer.type == "fleet":
             return fleet_capacity(self.clients.get("autoscaling"), labourer)
         return labourer.max_simultaneous_invocations
-
-    def _dispatch(self, labourer: Labourer, tasks: list[Any], now: float, run: LabourerRun) -> None:
-        tokens = [uuid.uuid4().hex for _ in tasks]
-        claimed = self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now))
-        run.claimed = len(claimed)
-        dispatcher = self.dispatcher(labourer)
-        many = getattr(dispatcher, "dispatch_many", None)
-        failed = (
-            list(many(labourer, claimed)) if many is not None else self._dispatch_each(dispatcher, labourer, claimed)
-        )
-        run.dispatched = len(claimed) - len(failed)
-        if failed:
-            run.dispatch_errors = len(failed)
-            positions = self.store.reserve_positions(labourer.id, len(failed), front=True)
-            for task, position in zip(failed, positions, strict=True):
-                self.store.release(task, position)
-
-    @staticmethod
-    def _dispatch_each(dispatcher: Dispatcher, labourer: Labourer, claimed: list[Any]) -> list[Any]:
-        failed = []
-        for task in claimed:
-            try:
-                dispatcher.dispatch(labourer, task)
-            except DispatchError as exc:
-                if exc.ambiguous:  # Lambda may be running it: it reports, or expires and is retried
-                    logger.warning("%s; leaving the task invoked", exc)
-                    continue
-                logger.warning("%s; returning the task to the front of the queue", exc)
-                failed.append(task)
-        return failed
 
 
 lambda_handler = handler_for(Orchestrator)

@@ -1,4 +1,5 @@
-"""Scavenger: expired tasks to retry (backoff with full jitter) or dead; due retries to the front.
+"""Scavenger: expired tasks to retry (backoff with full jitter) or dead; due retries to the front, and
+started at once when their labourer has free slots (no wait for the Orchestrator's next tick).
 
 It also redrives dead tasks on request: ``{"action": "redrive", "labourer_id": ..., "since": epoch}``.
 """
@@ -31,6 +32,7 @@ class ScavengeRun:
     dead: int = 0
     requeued: int = 0
     lost: int = 0
+    started: int = 0
 
 
 class Scavenger(Processor[ScavengerConfig]):
@@ -74,6 +76,8 @@ class Scavenger(Processor[ScavengerConfig]):
             requeued = self.store.requeue(due, positions)
             run.requeued = len(requeued.done)
             run.lost += len(requeued.lost)
+        if run.requeued or run.retried or run.dead:  # slots freed or retries back in the queue: start them now
+            run.started = self.start_queued(labourer, now).dispatched
         for key in ("expired", "retried", "dead", "requeued"):
             self.stats[key] += getattr(run, key)
         self.emit_metrics(

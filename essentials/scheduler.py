@@ -3,7 +3,8 @@
 sosw's format ``{"job": {"lambda_name": ..., "payload": {...}, ...}}``, chunked by ``job_schema``.
 Task ids derive from the job id and the chunk's index, and the job's marker is created with a
 conditional put, so a job delivered twice creates each task once. Tasks are written with
-BatchWriteItem; a job too big for one run hands its cursor to a sibling invocation in time.
+BatchWriteItem; a job too big for one run hands its cursor to a sibling invocation in time. After each
+step of writes the labourer's free slots take the new tasks at once (``Processor.start_queued``).
 """
 
 from __future__ import annotations
@@ -168,8 +169,11 @@ class Scheduler(Processor[SchedulerConfig]):
                 self._hand_over(job, job_id, cursor, config)
                 return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "continued_at": cursor}
             step = range(cursor, min(cursor + config.rows_per_step, len(chunks)))
-            created += self._write_step(job_id, labourer, chunks, step, recheck)
+            written = self._write_step(job_id, labourer, chunks, step, recheck)
+            created += written
             cursor = step.stop
+            if written:  # start on arrival: the labourer's free slots take the new tasks now
+                self.start_queued(labourer, self.clock())
         self.store.update_job(job_id, cursor, "scheduled", self.clock(), config.lease_seconds)
         self.stats["tasks_created"] += created
         return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "total": len(chunks)}

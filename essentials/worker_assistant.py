@@ -2,14 +2,17 @@
 
 ``{"action": "mark_task_as_completed" | "mark_task_as_failed", "task_id": ..., "stats": {...},
 "result": {...}, "invocation_token": ...}``. Completion archives the task in one transaction,
-conditioned on the reporting attempt still owning it; a late or repeated report is recorded and
-changes nothing else. A failure sends the task to the retry path at once.
+conditioned on the reporting attempt still owning it, and in the same transaction hands the attempt's
+slot to the labourer's next queued task, which it then dispatches (work-conserving: a labourer with a
+backlog stays at its cap). A late or repeated report is recorded and changes nothing else. A failure
+sends the task to the retry path at once and lets the freed slot start the next task.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,12 +23,13 @@ from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, UnknownLabourer
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
-from ganger.tasks import STATUS_COMPLETED, Task
+from ganger.tasks import STATUS_COMPLETED, Ended, Handoff, Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_worker_assistant")
 
 ACTIONS = ("mark_task_as_completed", "mark_task_as_failed")
+MAX_HANDOFF_TRIES = 2  # queued tasks tried for an ending attempt's slot before it goes back to the counter
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def parse_report(event: Any) -> Report:
 class WorkerAssistant(Processor[WorkerAssistantConfig]):
     config_class = WorkerAssistantConfig
     default_function_name = "sosw_worker_assistant"
+    uses_labourers = True  # an ending attempt hands its slot to the labourer's next task
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,8 +170,28 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         return replace(task, extra=extra)
 
     def _complete(self, task: Task, report: Report, now: float) -> str:
-        done = self.store.close(self._with_report(task, report), report.invocation_token, STATUS_COMPLETED, now)
-        return "completed" if done else "lost"
+        """Archive the task; its slot goes straight to the labourer's next queued task (claimed in the same
+        transaction and dispatched here), or back to the counter when nothing is queued."""
+        completed = self._with_report(task, report)
+
+        def close(handoff: Handoff | None) -> Ended:
+            return self.store.close(completed, report.invocation_token, STATUS_COMPLETED, now, handoff)
+
+        return "completed" if self._end_handing_off(task, close, now).ended else "lost"
+
+    def _end_handing_off(self, task: Task, end: Callable[[Handoff | None], Ended], now: float) -> Ended:
+        labourer = self.labourers().get(task.labourer_id)
+        if labourer is None or labourer.dispatch != "event":
+            return end(None)
+        for handoff in self.starter.handoff(labourer, now)[:MAX_HANDOFF_TRIES]:
+            outcome = end(handoff)
+            if outcome is Ended.HANDED_OFF:
+                started = self.starter.deliver(labourer, [handoff.claimed])
+                self.stats["handed_off"] += started.dispatched
+                return outcome
+            if outcome is Ended.NOT_OWNED:
+                return outcome
+        return end(None)
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)
@@ -176,6 +201,8 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         retirer = Retirer(self.store, self.clients.sns if topic else None, topic)
         reason = f"worker reported failure: {report.reason or 'no reason given'}"
         outcome = retirer.retire(self._with_report(task, report), labourer, report.invocation_token, now, reason)
+        if outcome != "lost":  # the freed slot takes the next queued task
+            self.start_queued(labourer, now, limit=1)
         return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
 
 

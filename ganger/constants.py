@@ -23,6 +23,7 @@ ENV_LAMBDA_ENDPOINT_URL = "AWS_ENDPOINT_URL_LAMBDA"
 ENV_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_REGION = "AWS_DEFAULT_REGION"
 ENV_DEAD_TASKS_TOPIC = "GANGER_DEAD_TASKS_TOPIC_ARN"
+ENV_ORCHESTRATOR_FUNCTION = "GANGER_ORCHESTRATOR_FUNCTION"  # whom the essentials nudge
 
 DEFAULT_CONFIG_ENV = "production"
 DEFAULT_CONFIG_TABLE = "config"
@@ -30,6 +31,7 @@ DEFAULT_TASKS_TABLE = "sosw_tasks"
 DEFAULT_RETRY_TABLE = "sosw_retry_tasks"
 DEFAULT_CLOSED_TABLE = "sosw_closed_tasks"
 DEFAULT_REGION = "us-east-1"
+DEFAULT_ORCHESTRATOR_FUNCTION = "sosw_orchestrator"
 
 _overlay: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("ganger_env_overlay", default=None)
 

@@ -1,34 +1,32 @@
-"""Orchestration cost per million tasks, from counted API calls, beside Step Functions Standard.
+"""Orchestration cost per million tasks, every billable unit counted, beside the alternatives.
 
-The counts come from the benchmark harness (``benchmarks/lifecycle.py`` / ``compare.py``: one job of
-N tasks through the whole lifecycle, every AWS call counted by phase and operation). Calls become
-billable units with an item-size model, then dollars at on-demand list prices. The worker's own
-invocation and run time are the same whichever system orchestrates, so they are left out of both.
+The units come from a benchmark that metered every request (``ganger.billing``): DynamoDB table and
+index write units (transactional writes at 2 units per KB), read units, Lambda requests of the
+essentials (and of the nudges), from which GB-seconds follow with a billed duration per run, and SQS
+requests. The worker's own invocation and run are the same whichever system orchestrates, so they are
+left out of every system. Prices are on-demand list prices; pass your own ``Prices`` when they change.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 MILLION = 1_000_000
+ESSENTIALS = ("sosw_scheduler", "sosw_orchestrator", "sosw_scavenger", "sosw_worker_assistant")
 
 
 @dataclass(frozen=True)
 class Prices:
     """On-demand list prices, us-east-1, USD, as published from 2024-11-01 (DynamoDB's on-demand price cut).
 
-    Written offline on 2026-11-22 and not re-checked against the live pricing pages: pass your own
-    ``Prices`` when they have changed.
-
-    DynamoDB on-demand after the 2024-11-01 reduction: $0.625 per million write request units,
-    $0.125 per million read request units; a transactional write costs 2 units per KB, a
-    transactional read 2 units per 4 KB. Lambda: $0.20 per million requests, $0.0000166667 per
-    GB-second (x86). SQS standard: $0.40 per million requests (64 KB chunks). Step Functions
-    Standard: $0.025 per 1,000 state transitions. Free tiers are ignored.
+    Written offline and not re-checked against the live pricing pages. DynamoDB: $0.625 per million write
+    request units, $0.125 per million read request units. Lambda: $0.20 per million requests, $0.0000166667
+    per GB-second (x86). SQS standard: $0.40 per million requests. Step Functions Standard: $0.025 per 1,000
+    state transitions; Express: $1.00 per million requests and $0.00001667 per GB-second (64 MB minimum).
+    Free tiers are ignored.
     """
 
     as_of: str = "2024-11-01"
@@ -39,157 +37,114 @@ class Prices:
     lambda_gb_second: float = 0.0000166667
     sqs_request: float = 0.40 / MILLION
     step_functions_transition: float = 0.025 / 1000
+    express_request: float = 1.00 / MILLION
+    express_gb_second: float = 0.00001667
 
 
 @dataclass(frozen=True)
 class Assumptions:
-    """How calls become billable units. Defaults fit the example worker's tasks."""
+    """What the meter cannot see: billed run time and memory of each essential, and the alternatives' shape."""
 
-    item_kb: float = 0.5  # a task row; <= 1 KB: 1 write unit, 1 read unit per 4 KB
-    batch_write_items: int = 25  # items per BatchWriteItem (the Scheduler fills them)
-    claim_items_per_transaction: int = 100  # the Orchestrator claims up to 100 tasks per transaction
-    archive_items_per_transaction: int = 2  # completion: delete the live row + put the closed row
-    report_ms: float = 60.0  # billed duration of one WorkerAssistant report
-    report_memory_mb: int = 256  # WorkerAssistantMemorySize default in yaml/essentials.yaml
+    billed_ms: dict[str, float] = field(default_factory=lambda: {
+        "sosw_scheduler": 150.0, "sosw_orchestrator": 100.0, "sosw_scavenger": 100.0, "sosw_worker_assistant": 80.0})
+    memory_mb: dict[str, int] = field(default_factory=lambda: {  # yaml/essentials.yaml defaults
+        "sosw_scheduler": 512, "sosw_orchestrator": 512, "sosw_scavenger": 512, "sosw_worker_assistant": 256})
+    task_seconds: float = 2.0  # an Express workflow waits for its task (the throughput workload's 2 s)
     sfn_transitions_per_task: int = 3  # Map iteration start, Lambda task state, its success
-    fleet_sqs_requests_per_task: int = 3  # send, receive, delete
+    esm_sqs_requests_per_task: int = 3  # send; the mapping's receive and delete (batch size 1, as a cap needs)
+    fleet_sqs_requests_per_task: int = 3  # send, the instance's receive and delete
 
 
 @dataclass(frozen=True)
-class CallProfile:
-    """Calls by phase and operation for ``tasks`` tasks (one benchmark run)."""
+class UnitProfile:
+    """Billable units metered over ``tasks`` tasks (one benchmark run)."""
 
     tasks: int
-    calls: dict[str, dict[str, int]]
+    units: dict[str, Any]
     source: str
 
     @classmethod
-    def from_benchmark(cls, path: Path) -> CallProfile:
-        """A results file of ``benchmarks/`` (compare.all_succeed.ganger) or a lifecycle report."""
-        report = json.loads(path.read_text())
-        run = report.get("compare", {}).get("all_succeed", {}).get("ganger", report)
-        if "calls_by_phase_and_operation" not in run:
-            raise ValueError(f"{path}: no calls_by_phase_and_operation in it")
-        return cls(int(run["tasks"]), run["calls_by_phase_and_operation"], str(path))
+    def from_benchmark(cls, path: Path) -> UnitProfile:
+        """A ``benchmarks.dispatch`` results file: its event-mode throughput workload."""
+        data = json.loads(path.read_text())
+        run = data.get("modes", {}).get("event", {}).get("throughput", data)
+        if "units" not in run or "tasks" not in run:
+            raise ValueError(f"{path}: no metered units in it (write one with python -m benchmarks.dispatch --write)")
+        return cls(int(run["tasks"]), run["units"], f"{path} (event mode, throughput workload)")
 
 
-# benchmarks/results/2026-11-22.json, compare.all_succeed.ganger: 1000 tasks, every worker succeeding.
-DEFAULT_PROFILE = CallProfile(
-    tasks=1000,
-    calls={
-        "schedule": {"dynamodb.BatchWriteItem": 40, "dynamodb.BatchGetItem": 1, "dynamodb.PutItem": 1,
-                     "dynamodb.UpdateItem": 2, "lambda.Invoke": 1},
-        "dispatch": {"dynamodb.BatchGetItem": 9, "dynamodb.GetItem": 1, "dynamodb.Query": 50,
-                     "dynamodb.TransactWriteItems": 10, "lambda.Invoke": 1000},
-        "report": {"lambda.Invoke": 1000},
-        "archive": {"dynamodb.TransactWriteItems": 1000},
-        "retry": {"dynamodb.Query": 80},
-        "scavenge": {"dynamodb.BatchGetItem": 10},
-    },
-    source="benchmarks/results/2026-11-22.json (compare.all_succeed.ganger, 1000 tasks, ganger's Worker)",
-)  # fmt: skip
+DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "dispatch-2026-11-29.json"
 
 
-@dataclass
-class Units:
-    """Billable units for the whole profile."""
-
-    write_units: float = 0.0
-    read_units: float = 0.0
-    lambda_requests: float = 0.0
-    lambda_gb_seconds: float = 0.0
-    sqs_requests: float = 0.0
-    notes: list[str] = field(default_factory=list)
+def default_profile() -> UnitProfile:
+    return UnitProfile.from_benchmark(DEFAULT_RESULTS)
 
 
-def _dynamodb_units(phase: str, operation: str, calls: int, tasks: int, a: Assumptions, units: Units) -> None:
-    per_item_write = math.ceil(a.item_kb)
-    if operation == "BatchWriteItem":
-        units.write_units += calls * a.batch_write_items * per_item_write
-    elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        units.write_units += calls * per_item_write
-    elif operation == "TransactWriteItems":
-        if phase == "dispatch":  # claims: one item per task, up to 100 per transaction
-            items = min(calls * a.claim_items_per_transaction, tasks)
-        else:
-            items = calls * a.archive_items_per_transaction
-        units.write_units += 2 * per_item_write * items  # transactional: 2 units per KB
-    elif operation == "GetItem":
-        units.read_units += calls * 1  # strongly consistent, <= 4 KB
-    elif operation == "BatchGetItem":
-        units.read_units += calls * 2  # two config documents, strongly consistent
-    elif operation == "Query":
-        units.read_units += calls * max(1.0, math.ceil(tasks / max(calls, 1) * a.item_kb / 4))
-
-
-def units_for(profile: CallProfile, a: Assumptions) -> Units:
-    """The profile's calls as billable units. Worker invocations (dispatch lambda.Invoke) are excluded."""
-    units = Units()
-    for phase, operations in profile.calls.items():
-        for name, calls in operations.items():
-            service, operation = name.split(".", 1)
-            if service == "dynamodb":
-                _dynamodb_units(phase, operation, calls, profile.tasks, a, units)
-            elif service == "lambda" and phase != "dispatch":
-                units.lambda_requests += calls
-                if phase == "report":
-                    units.lambda_gb_seconds += calls * a.report_ms / 1000 * a.report_memory_mb / 1024
-            elif service == "sqs":
-                units.sqs_requests += calls
-    units.notes.append("worker invocations excluded: the same under any orchestrator")
-    return units
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Dollars per million tasks, by line item."""
-
-    system: str
-    lines: dict[str, float]
-
-    @property
-    def total(self) -> float:
-        return sum(self.lines.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "per_million_tasks_usd": round(self.total, 4),
-                "lines": {k: round(v, 4) for k, v in self.lines.items()}}  # fmt: skip
-
-
-def ganger_estimate(profile: CallProfile, prices: Prices, a: Assumptions, fleet: bool = False) -> Estimate:
-    units = units_for(profile, a)
+def ganger_lines(profile: UnitProfile, prices: Prices, a: Assumptions, fleet: bool = False) -> dict[str, float]:
+    """Dollars per million tasks by line item."""
     scale = MILLION / profile.tasks
+    u = profile.units
+    requests = {name: n for name, n in u.get("lambda_requests", {}).items() if name in ESSENTIALS}
+    gb_seconds = sum(n * a.billed_ms[name] / 1000 * a.memory_mb[name] / 1024 for name, n in requests.items())
     lines = {
-        "dynamodb writes": units.write_units * scale * prices.dynamodb_write_unit,
-        "dynamodb reads": units.read_units * scale * prices.dynamodb_read_unit,
-        "lambda requests": units.lambda_requests * scale * prices.lambda_request,
-        "lambda GB-s": units.lambda_gb_seconds * scale * prices.lambda_gb_second,
+        "dynamodb table writes": u["dynamodb_table_write_units"] * scale * prices.dynamodb_write_unit,
+        "dynamodb index writes": u["dynamodb_index_write_units"] * scale * prices.dynamodb_write_unit,
+        "dynamodb reads": u["dynamodb_read_units"] * scale * prices.dynamodb_read_unit,
+        "lambda requests (essentials)": sum(requests.values()) * scale * prices.lambda_request,
+        "lambda GB-s (essentials)": gb_seconds * scale * prices.lambda_gb_second,
     }
     if fleet:
         lines["sqs requests"] = a.fleet_sqs_requests_per_task * MILLION * prices.sqs_request
-    return Estimate("ganger (fleet labourer, SQS)" if fleet else "ganger (lambda labourer)", lines)
+    return lines
 
 
-def step_functions_estimate(prices: Prices, a: Assumptions) -> Estimate:
-    transitions = a.sfn_transitions_per_task * MILLION
-    return Estimate("Step Functions Standard", {"state transitions": transitions * prices.step_functions_transition})
-
-
-def report(
-    profile: CallProfile = DEFAULT_PROFILE, prices: Prices | None = None, a: Assumptions | None = None
-) -> dict[str, Any]:
-    """Everything ``ganger cost`` prints, as one JSON-ready dict."""
-    prices, a = prices or Prices(), a or Assumptions()
-    estimates = [ganger_estimate(profile, prices, a), ganger_estimate(profile, prices, a, fleet=True),
-                 step_functions_estimate(prices, a)]  # fmt: skip
-    calls = sum(sum(ops.values()) for ops in profile.calls.values())
+def alternatives(prices: Prices, a: Assumptions) -> dict[str, dict[str, Any]]:
+    transitions = a.sfn_transitions_per_task
+    express_gb_s = a.task_seconds * 64 / 1024
+    esm = a.esm_sqs_requests_per_task
     return {
-        "source": profile.source,
+        "Step Functions Standard": {
+            "lines": {"state transitions": transitions * MILLION * prices.step_functions_transition},
+            "units": {"state_transitions_per_task": transitions},
+        },
+        "Step Functions Express": {
+            "lines": {"requests": MILLION * prices.express_request,
+                      "GB-s (64 MB for the task's duration)": MILLION * express_gb_s * prices.express_gb_second},
+            "units": {"requests_per_task": 1, "gb_seconds_per_task": express_gb_s},
+        },  # fmt: skip
+        "SQS + Lambda event source mapping": {
+            "lines": {"sqs requests": esm * MILLION * prices.sqs_request},
+            "units": {"sqs_requests_per_task": esm},
+        },
+    }
+
+
+def report(profile: UnitProfile | None = None, prices: Prices | None = None, a: Assumptions | None = None) -> dict[str, Any]:
+    """Everything ``ganger cost`` prints: ``{"systems": {name: {"usd_per_million_tasks", "units", "lines"}}, ...}``."""
+    profile, prices, a = profile or default_profile(), prices or Prices(), a or Assumptions()
+    per_task = {k: (round(v / profile.tasks, 4) if isinstance(v, (int, float)) else
+                    {n: round(c / profile.tasks, 4) for n, c in v.items()}) for k, v in profile.units.items()}  # fmt: skip
+    systems: dict[str, dict[str, Any]] = {}
+    for name, fleet in (("ganger", False), ("ganger (fleet labourer, SQS)", True)):
+        lines = ganger_lines(profile, prices, a, fleet)
+        systems[name] = {"usd_per_million_tasks": round(sum(lines.values()), 4), "units": per_task,
+                         "lines": {k: round(v, 4) for k, v in lines.items()}}  # fmt: skip
+    for name, alt in alternatives(prices, a).items():
+        systems[name] = {"usd_per_million_tasks": round(sum(alt["lines"].values()), 4), "units": alt["units"],
+                         "lines": {k: round(v, 4) for k, v in alt["lines"].items()}}  # fmt: skip
+    return {
+        "systems": systems,
+        "profile": profile.source,
         "tasks_measured": profile.tasks,
-        "calls_per_task": round(calls / profile.tasks, 3),
         "prices": asdict(prices),
         "assumptions": asdict(a),
-        "estimates": [e.to_dict() for e in estimates],
-        "excluded": "the worker's own invocation and run time; the every-minute Orchestrator and Scavenger runs "
-        "(a fixed ~86,400 requests a month each, independent of the number of tasks)",
+        "excluded": "the worker's own invocation and run time (the same under every system); free tiers",
     }
+
+
+def dispatch_usd_per_million(results: dict[str, Any]) -> float | None:
+    """The dollar figure of a ``benchmarks.dispatch`` run (event mode, throughput workload)."""
+    run = results.get("modes", {}).get("event", {}).get("throughput")
+    if not run or "units" not in run:
+        return None
+    return report(UnitProfile(int(run["tasks"]), run["units"], "this run"))["systems"]["ganger"]["usd_per_million_tasks"]

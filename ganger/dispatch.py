@@ -1,4 +1,4 @@
-"""How a claimed task reaches its labourer: a Lambda Invoke (InvocationType Event)."""
+"""How a claimed task reaches its labourer: a Lambda Invoke (InvocationType Event), or SQS for a fleet."""
 
 from __future__ import annotations
 
@@ -35,3 +35,23 @@ class LambdaDispatcher:
             raise DispatchError(task.task_id, labourer.id, str(exc)) from exc
         if response.get("StatusCode") != 202:
             raise DispatchError(task.task_id, labourer.id, f"Invoke answered {response.get('StatusCode')}")
+
+
+class Dispatchers:
+    """The dispatcher of each labourer type, built on first use from the injected clients."""
+
+    def __init__(self, clients: Any, overrides: dict[str, Dispatcher] | None = None) -> None:
+        self._clients = clients
+        self._by_type: dict[str, Dispatcher] = dict(overrides or {})
+
+    def for_labourer(self, labourer: Labourer) -> Dispatcher:
+        if labourer.type not in self._by_type:
+            if labourer.type == "lambda":
+                self._by_type["lambda"] = LambdaDispatcher(self._clients.lambda_)
+            elif labourer.type == "fleet":
+                from ganger.fleet.dispatch import SqsDispatcher
+
+                self._by_type["fleet"] = SqsDispatcher(self._clients.sqs)
+            else:
+                raise DispatchError("-", labourer.id, f"no dispatcher for labourer type {labourer.type!r}")
+        return self._by_type[labourer.type]

@@ -76,3 +76,8 @@ class DispatchError(GangerError):
 
 class TransientAwsError(GangerError):
     """An AWS call failed in a way worth retrying later (throttling, timeouts)."""
+
+    def __init__(self, operation: str, problem: str) -> None:
+        self.operation = operation
+        self.problem = problem
+        super().__init__(f"{operation}: {problem}")

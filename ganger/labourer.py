@@ -66,6 +66,9 @@ class Labourer:
     health_metrics: dict[str, HealthMetric] = field(default_factory=dict)
     group_name: str = ""
     slots_per_instance: int = 1
+    # "event": tasks start as they arrive and as slots free up (the minute tick is the safety net);
+    # "tick": only the Orchestrator's minute tick starts them, as sosw does.
+    dispatch: Literal["event", "tick"] = "event"
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -7,6 +7,7 @@ stats and EMF metrics. Nothing here does I/O before the first invocation.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,7 +20,9 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from ganger import constants, schema
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, TypedConfig, refresh_together
+from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.starts import DEFAULT_POOL_SIZE, Started, Starter
 from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ class Processor(Generic[C]):
     config_class: ClassVar[type[Any]]
     default_function_name: ClassVar[str] = "ganger_processor"
     uses_labourers: ClassVar[bool] = False  # every run needs the labourers: read both documents at once
+    dispatch_pool_size: int = DEFAULT_POOL_SIZE  # parallel dispatches when this Lambda starts tasks
 
     def __init__(
         self,
@@ -42,8 +46,12 @@ class Processor(Generic[C]):
         function_name: str | None = None,
         clock: Callable[[], float] = time.time,
         config_clock: Callable[[], float] = time.monotonic,
+        dispatchers: dict[str, Dispatcher] | None = None,
     ) -> None:
         self.clients = clients or AwsClients()
+        self._dispatcher_overrides = dispatchers
+        self._starter: Starter | None = None
+        self._nudged: set[str] = set()
         self.config_clock = config_clock
         self._config_store = config_store
         self.function_name = function_name
@@ -62,6 +70,14 @@ class Processor(Generic[C]):
         if self._store is None:
             self._store = TaskStore(self.clients.dynamodb)
         return self._store
+
+    @property
+    def starter(self) -> Starter:
+        """Starts a labourer's queued tasks in its free slots (created on first use)."""
+        if self._starter is None:
+            dispatchers = Dispatchers(self.clients, self._dispatcher_overrides)
+            self._starter = Starter(self.store, dispatchers, pool_size=self.dispatch_pool_size)
+        return self._starter
 
     @property
     def config_store(self) -> ConfigStore:
@@ -110,6 +126,7 @@ class Processor(Generic[C]):
         elif self.function_name is None:
             self.function_name = constants.getenv(constants.ENV_FUNCTION_NAME) or self.default_function_name
         self.stats = Counter()
+        self._nudged = set()
         if self.uses_labourers:
             refresh_together(self.config_store, [self._typed_config(), self._labourers_config()])
         try:
@@ -120,6 +137,29 @@ class Processor(Generic[C]):
 
     def handle(self, event: Any) -> Any:
         raise NotImplementedError
+
+    def start_queued(self, labourer: Labourer, now: float, limit: int | None = None) -> Started:
+        """Event-driven dispatch: start the labourer's queued tasks in its free slots now. A labourer whose slot
+        counter has no cap yet is left to the Orchestrator, nudged once per run; a "tick" labourer waits for
+        the minute rule."""
+        if labourer.dispatch != "event":
+            return Started()
+        started = self.starter.fill(labourer, now, limit)
+        if started is None:
+            self.nudge_orchestrator(labourer.id)
+            return Started()
+        self.stats["started"] += started.dispatched
+        return started
+
+    def nudge_orchestrator(self, labourer_id: str) -> None:
+        """Ask the Orchestrator (InvocationType Event) to run one labourer now; once per run."""
+        if labourer_id in self._nudged:
+            return
+        self._nudged.add(labourer_id)
+        function = constants.getenv(constants.ENV_ORCHESTRATOR_FUNCTION) or constants.DEFAULT_ORCHESTRATOR_FUNCTION
+        payload = json.dumps({"labourer_id": labourer_id, "nudged_by": self.function_name}).encode()
+        self.clients.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+        self.stats["orchestrator_nudges"] += 1
 
     def remaining_seconds(self) -> float:
         """Time left in this invocation (from the Lambda context); plenty when run outside Lambda."""

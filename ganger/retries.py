@@ -47,13 +47,14 @@ class Retirer:
         self._topic_arn = topic_arn
 
     def retire(self, task: Task, labourer: Labourer, token: str | None, now: float, reason: str) -> str:
-        """Returns "retried", "dead" or "lost" (another actor changed the task first)."""
+        """Returns "retried", "dead" or "lost" (another actor changed the task first). Either way out of the
+        invoked state gives the attempt's slot back."""
         decision = decide(task, labourer, now, reason)
         if isinstance(decision, RetryAt):
             moved = self._store.to_retry(task, token, decision.desired_launch_time, reason)
-            return "retried" if moved else "lost"
+            return "retried" if moved.ended else "lost"
         dead = Task(**{**task.__dict__, "failure_reason": decision.reason})
-        if not self._store.close(dead, token, STATUS_DEAD, now):
+        if not self._store.close(dead, token, STATUS_DEAD, now).ended:
             return "lost"
         self._notify(dead, decision.reason)
         return "dead"

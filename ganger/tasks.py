@@ -8,6 +8,7 @@ a crashed Lambda can never lose a task or run an attempt twice.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import time
@@ -20,6 +21,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ganger import constants
+from ganger.errors import TransientAwsError
+from ganger.slots import SlotCounter
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +168,33 @@ class TransactOutcome:
     lost: list[str] = field(default_factory=list)  # a condition failed: somebody else changed the task
 
 
+class Ended(enum.Enum):
+    """How an attempt's end went."""
+
+    DONE = "done"  # ended; its slot given back
+    HANDED_OFF = "handed_off"  # ended; its slot passed to the next queued task, claimed in the same transaction
+    NOT_OWNED = "not_owned"  # the attempt no longer owns the task (late or repeated): nothing changed
+    NEXT_TAKEN = "next_taken"  # the hand-off's task was taken (or the cap dropped): nothing changed
+
+    @property
+    def ended(self) -> bool:
+        return self in (Ended.DONE, Ended.HANDED_OFF)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A queued task to take an ending attempt's slot: claimed in the same transaction that ends the attempt."""
+
+    task: Task
+    token: str
+    now: float
+    invoked_greenfield: int
+
+    @property
+    def claimed(self) -> Task:
+        return TaskStore.claimed(self.task, self.token, self.now, self.invoked_greenfield)
+
+
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -183,6 +213,7 @@ class TaskStore:
         self.tables = tables or TableNames.from_env()
         self._sleep = sleep
         self.page_size = page_size
+        self.slots = SlotCounter(dynamodb, self.tables.tasks)
 
     # ---- queue positions -------------------------------------------------------------------
 
@@ -358,6 +389,10 @@ class TaskStore:
         """Tasks invoked within duration + cooldown (a COUNT query)."""
         return self._count(**self._greenfield_query(labourer_id, "greenfield > :r", {":r": running_after}))
 
+    def count_invoked(self, labourer_id: str, now: float) -> int:
+        """Tasks invoked and not yet ended, running or expired (a COUNT query): the slots they hold."""
+        return self._count(**self._greenfield_query(labourer_id, "greenfield >= :now", {":now": int(now)}))
+
     def expired(self, labourer_id: str, now: float, running_after: int, limit: int) -> list[Task]:
         """Invoked tasks older than duration + cooldown that never reported."""
         query = self._greenfield_query(
@@ -431,61 +466,91 @@ class TaskStore:
 
     # ---- state changes -----------------------------------------------------------------------
 
-    def claim(self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int) -> list[Task]:
-        """Claim queued tasks: attempts + 1, a fresh token, greenfield = invoked; only if still at the same
-        queue position. Transactions of up to 100 tasks; tasks taken by someone else are skipped."""
-        claimed = {
-            t.task_id: replace(
-                t, attempts=t.attempts + 1, invocation_token=tok, invoked_at=int(now), greenfield=invoked_greenfield
-            )
-            for t, tok in zip(tasks, tokens, strict=True)
+    def claim_item(self, task: Task, token: str, now: float, invoked_greenfield: int) -> dict[str, Any]:
+        """The transaction item that claims one queued task: only if it is still at the same queue position."""
+        return {
+            "Update": {
+                "TableName": self.tables.tasks,
+                "Key": {"task_id": {"S": task.task_id}},
+                "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now ADD attempts :one",
+                "ConditionExpression": "greenfield = :old",
+                "ExpressionAttributeValues": {
+                    ":inv": {"N": str(invoked_greenfield)},
+                    ":tok": {"S": token},
+                    ":now": {"N": str(int(now))},
+                    ":one": {"N": "1"},
+                    ":old": {"N": str(task.greenfield)},
+                },
+            }
         }
-        ops = [
-            Op(
-                t.task_id,
-                (
-                    {
-                        "Update": {
-                            "TableName": self.tables.tasks,
-                            "Key": {"task_id": {"S": t.task_id}},
-                            "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now "
-                            "ADD attempts :one",
-                            "ConditionExpression": "greenfield = :old",
-                            "ExpressionAttributeValues": {
-                                ":inv": {"N": str(invoked_greenfield)},
-                                ":tok": {"S": claimed[t.task_id].invocation_token or ""},
-                                ":now": {"N": str(int(now))},
-                                ":one": {"N": "1"},
-                                ":old": {"N": str(t.greenfield)},
-                            },
-                        }
-                    },
-                ),
-            )
-            for t in tasks
+
+    @staticmethod
+    def claimed(task: Task, token: str, now: float, invoked_greenfield: int) -> Task:
+        """The task as a successful claim leaves it."""
+        return replace(
+            task, attempts=task.attempts + 1, invocation_token=token, invoked_at=int(now), greenfield=invoked_greenfield
+        )
+
+    def claim(self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int) -> list[Task]:
+        """Claim queued tasks of one labourer, each taking one of its free slots: attempts + 1, a fresh token,
+        greenfield = invoked; only while the task is still at the same queue position and the labourer has the
+        slots. Transactions of up to 99 tasks plus the slot counter (1 call each); a task taken by someone
+        else is skipped, and when the slots run short only as many as are free are claimed."""
+        pending = [
+            (t, self.claimed(t, tok, now, invoked_greenfield), self.claim_item(t, tok, now, invoked_greenfield))
+            for t, tok in zip(tasks, tokens, strict=True)
         ]
-        outcome = self.transact(ops)
-        return [claimed[task_id] for task_id in outcome.done]
+        done: list[Task] = []
+        while pending:
+            batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
+            batch, short = self._claim_batch(batch)
+            done.extend(claimed for _, claimed, _ in batch)
+            if short:
+                break
+        return done
+
+    def _claim_batch(self, batch: list[tuple[Task, Task, dict[str, Any]]]) -> tuple[list[Any], bool]:
+        """Claim one batch; returns what was claimed and whether the labourer ran out of free slots."""
+        labourer_id = batch[0][0].labourer_id
+        delay = 0.05
+        for _ in range(8):
+            if not batch:
+                return [], False
+            codes = self.transact_items([item for _, _, item in batch] + [self.slots.take(labourer_id, len(batch))])
+            if codes is None:
+                return batch, False
+            if codes[-1] == "ConditionalCheckFailed":  # fewer free slots than this batch: claim what is free
+                slots = self.slots.read(labourer_id)
+                free = slots.free if slots is not None else 0
+                if free <= 0:
+                    return [], True
+                batch = batch[:free]
+                continue
+            lost = {i for i, code in enumerate(codes[:-1]) if code == "ConditionalCheckFailed"}
+            batch = [entry for i, entry in enumerate(batch) if i not in lost]
+            if not lost:  # a conflict with a concurrent transaction: try again
+                self._sleep(delay)
+                delay = min(delay * 2, 1.0)
+        logger.warning("gave up claiming %d tasks of %s after repeated conflicts", len(batch), labourer_id)
+        return [], False
 
     def release(self, task: Task, position: int) -> bool:
-        """Return a claimed task that was never delivered to the front of the queue, undoing its attempt."""
-        try:
-            self._ddb.update_item(
-                TableName=self.tables.tasks,
-                Key={"task_id": {"S": task.task_id}},
-                UpdateExpression="SET greenfield = :pos ADD attempts :minus REMOVE invocation_token, invoked_at",
-                ConditionExpression="invocation_token = :tok",
-                ExpressionAttributeValues={
+        """Return a claimed task that was never delivered to the front of the queue, undoing its attempt and
+        giving its slot back (one transaction)."""
+        update = {
+            "Update": {
+                "TableName": self.tables.tasks,
+                "Key": {"task_id": {"S": task.task_id}},
+                "UpdateExpression": "SET greenfield = :pos ADD attempts :minus REMOVE invocation_token, invoked_at",
+                "ConditionExpression": "invocation_token = :tok",
+                "ExpressionAttributeValues": {
                     ":pos": {"N": str(position)},
                     ":minus": {"N": "-1"},
                     ":tok": {"S": task.invocation_token or ""},
                 },
-            )
-            return True
-        except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+            }
+        }
+        return bool(self.transact([Op(task.task_id, (update, self.slots.give(task.labourer_id)))]).done)
 
     def _owned_condition(self, task: Task, token: str | None) -> tuple[str, dict[str, Any]]:
         """The condition that the reporting attempt still owns the task (and, with a token, that the
@@ -521,10 +586,11 @@ class TaskStore:
             }
         }
 
-    def close(self, task: Task, token: str | None, status: str, now: float) -> bool:
-        """Archive the reporting attempt's task to the closed table in one transaction (1 call).
+    def close(self, task: Task, token: str | None, status: str, now: float, handoff: Handoff | None = None) -> Ended:
+        """Archive the reporting attempt's task to the closed table in one transaction (1 call), giving its slot
+        back, or with ``handoff`` passing the slot to a queued task claimed in the same transaction.
 
-        False when the attempt no longer owns it (a late or repeated report): nothing changes.
+        NOT_OWNED when the attempt no longer owns it (a late or repeated report): nothing changes.
         """
         status_key = f"{task.labourer_id}_{status}"
         closed = replace(
@@ -533,11 +599,13 @@ class TaskStore:
             completed_at=int(now) if status == STATUS_COMPLETED else task.completed_at,
             extra={**task.extra, "labourer_id_task_status": status_key},
         )
-        outcome = self.transact([Op(task.task_id, (self._delete_owned(task, token), self._put_closed(closed)))])
-        return bool(outcome.done)
+        return self._end(task, (self._delete_owned(task, token), self._put_closed(closed)), handoff)
 
-    def to_retry(self, task: Task, token: str | None, desired_launch_time: int, reason: str) -> bool:
-        """Move the reporting (or expired) attempt's task to the retry table in one transaction."""
+    def to_retry(
+        self, task: Task, token: str | None, desired_launch_time: int, reason: str, handoff: Handoff | None = None
+    ) -> Ended:
+        """Move the reporting (or expired) attempt's task to the retry table in one transaction, its slot given
+        back or handed off as in ``close``."""
         retry = replace(
             task,
             desired_launch_time=desired_launch_time,
@@ -552,7 +620,21 @@ class TaskStore:
                 "ConditionExpression": "attribute_not_exists(task_id)",
             }
         }
-        return bool(self.transact([Op(task.task_id, (self._delete_owned(task, token), put))]).done)
+        return self._end(task, (self._delete_owned(task, token), put), handoff)
+
+    def _end(self, task: Task, ending: tuple[dict[str, Any], ...], handoff: Handoff | None) -> Ended:
+        """End an invoked attempt: the ending items plus the slot's fate, in one transaction."""
+        if handoff is None:
+            codes = self.transact_items([*ending, self.slots.give(task.labourer_id)])
+            return Ended.DONE if codes is None else Ended.NOT_OWNED
+        next_task = handoff.task
+        claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield)
+        codes = self.transact_items([*ending, claim, self.slots.within_cap(task.labourer_id)])
+        if codes is None:
+            return Ended.HANDED_OFF
+        if any(code == "ConditionalCheckFailed" for code in codes[: len(ending)]):
+            return Ended.NOT_OWNED
+        return Ended.NEXT_TAKEN
 
     def requeue(self, retries: Sequence[Task], positions: Sequence[int]) -> TransactOutcome:
         """Due retries back to the queue at the given (front) positions: delete + put, 50 per transaction."""
@@ -634,6 +716,27 @@ class TaskStore:
             raise
 
     # ---- transactions ------------------------------------------------------------------------
+
+    def transact_items(self, items: Sequence[dict[str, Any]], max_rounds: int = 5) -> list[str] | None:
+        """One TransactWriteItems, retried while it only conflicts with concurrent transactions.
+        None when it succeeded, else the cancellation code of each item (a condition failed)."""
+        delay = 0.05
+        codes: list[str] = []
+        for _ in range(max_rounds):
+            try:
+                self._ddb.transact_write_items(TransactItems=list(items))
+                return None
+            except ClientError as exc:
+                if _error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                codes = [str(r.get("Code", "None")) for r in reasons] or ["ConditionalCheckFailed"] * len(items)
+                if "ConditionalCheckFailed" in codes:
+                    return codes
+                self._sleep(delay)
+                delay *= 2
+        logger.warning("a transaction of %d items still conflicted after %d rounds", len(items), max_rounds)
+        raise TransientAwsError("TransactWriteItems", f"conflicting after {max_rounds} rounds")
 
     def transact(self, ops: Sequence[Op], max_rounds: int = 5) -> TransactOutcome:
         """Run ops in TransactWriteItems of up to 100 items. An op whose condition fails is dropped

@@ -1,28 +1,30 @@
-"""`ganger cost`: orchestration cost per million tasks at on-demand list prices, beside Step Functions."""
+"""`ganger cost`: orchestration cost per million tasks, every billable unit counted, beside the alternatives."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ganger.cost import DEFAULT_PROFILE, Assumptions, CallProfile, report
+from ganger.cost import Assumptions, UnitProfile, default_profile, report
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "cost",
-        help="orchestration cost per million tasks, beside Step Functions Standard",
-        description="Turn the benchmark's counted AWS calls for one task lifecycle (by phase and operation) into "
-        "DynamoDB read/write units (transactional writes at 2x), Lambda requests and GB-seconds and SQS "
-        "requests, priced at on-demand list prices (us-east-1, dated in the output); compare with the same "
-        "work as Step Functions Standard state transitions. The worker's own run is left out of both.",
+        help="orchestration cost per million tasks, beside Step Functions and SQS + Lambda",
+        description="Price the billable units a benchmark metered for every request (DynamoDB table and index "
+        "write units, transactional writes at 2 units per KB, read units; Lambda requests and GB-seconds of the "
+        "essentials; SQS requests) at on-demand list prices (us-east-1, dated in the output), beside the same "
+        "work on Step Functions Standard, Step Functions Express and SQS feeding Lambda through an event source "
+        "mapping. The worker's own run is left out of every system. Default profile: the recorded "
+        "benchmarks/results/dispatch-*.json (python -m benchmarks.dispatch --write FILE makes a new one).",
     )
-    parser.add_argument("--benchmark", type=Path, help="a benchmarks/results/*.json or lifecycle --json report")
-    parser.add_argument("--item-kb", type=float, default=Assumptions.item_kb, help="task item size in KB (0.5)")
-    parser.add_argument("--report-ms", type=float, default=Assumptions.report_ms,
-                        help="billed ms of one WorkerAssistant report (60)")  # fmt: skip
+    parser.add_argument("--benchmark", type=Path, help="a results file of python -m benchmarks.dispatch --write")
+    parser.add_argument("--task-seconds", type=float, default=Assumptions.task_seconds,
+                        help="task duration an Express workflow waits for (2)")  # fmt: skip
     parser.add_argument("--sfn-transitions", type=int, default=Assumptions.sfn_transitions_per_task,
                         help="Step Functions state transitions per task (3)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -30,24 +32,25 @@ def register(subparsers: Any) -> None:
 
 
 def render(data: dict[str, Any]) -> str:
+    prices = data["prices"]
     lines = [
-        f"orchestration cost per 1,000,000 tasks (USD, on-demand list prices {data['prices']['region']}, "
-        f"as of {data['prices']['as_of']})",
-        f"calls measured: {data['calls_per_task']} per task over {data['tasks_measured']} tasks ({data['source']})",
+        f"orchestration cost per 1,000,000 tasks (USD, on-demand list prices {prices['region']}, as of "
+        f"{prices['as_of']})",
+        f"units metered over {data['tasks_measured']} tasks: {data['profile']}",
         "",
     ]
-    for estimate in data["estimates"]:
-        lines.append(f"{estimate['system']:32} {estimate['per_million_tasks_usd']:>10.2f}")
-        lines += [f"  {name:30} {value:>10.2f}" for name, value in estimate["lines"].items()]
-    lines += ["", f"excluded: {data['excluded']}"]
+    for name, system in data["systems"].items():
+        lines.append(f"{name:36} {system['usd_per_million_tasks']:>10.2f}")
+        lines += [f"  {item:34} {value:>10.2f}" for item, value in system["lines"].items()]
+    units = data["systems"]["ganger"]["units"]
+    lines += ["", "ganger's units per task: " + ", ".join(f"{k} {v}" for k, v in units.items()),
+              f"excluded: {data['excluded']}"]  # fmt: skip
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = CallProfile.from_benchmark(args.benchmark) if args.benchmark else DEFAULT_PROFILE
-    assumptions = Assumptions(
-        item_kb=args.item_kb, report_ms=args.report_ms, sfn_transitions_per_task=args.sfn_transitions
-    )
+    profile = UnitProfile.from_benchmark(args.benchmark) if args.benchmark else default_profile()
+    assumptions = replace(Assumptions(), task_seconds=args.task_seconds, sfn_transitions_per_task=args.sfn_transitions)
     data = report(profile, a=assumptions)
     print(json.dumps(data, indent=1) if args.json else render(data))
     return 0

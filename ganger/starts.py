@@ -1,0 +1,133 @@
+"""Starting queued tasks in a labourer's free slots: claim (conditional, slot-counted), then dispatch in
+parallel, and put back at the front of the queue what could not be delivered.
+
+Every path that can make room or add work calls this: the Orchestrator (its minute tick and nudges), the
+Scheduler when it has written tasks, the Scavenger when due retries are back in the queue or expired
+attempts freed their slots, and the WorkerAssistant, which hands an ending attempt's slot straight to the
+next queued task (``handoff``). The slot counter (``ganger.slots``) makes the cap hold across all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ganger.dispatch import Dispatcher, Dispatchers
+from ganger.errors import DispatchError
+from ganger.labourer import Labourer
+from ganger.tasks import Handoff, Task, TaskStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_POOL_SIZE = 32  # parallel Invokes per run: ~32 x 50/s at 20 ms per Invoke
+HANDOFF_CANDIDATES = 4  # queued tasks read for a hand-off; concurrent hand-offs pick different ones
+
+
+@dataclass
+class Started:
+    """What one start did."""
+
+    claimed: int = 0
+    dispatched: int = 0
+    released: int = 0  # not delivered: back at the front of the queue, attempt and slot given back
+    ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
+
+    def add(self, other: Started) -> None:
+        self.claimed += other.claimed
+        self.dispatched += other.dispatched
+        self.released += other.released
+        self.ambiguous += other.ambiguous
+
+
+class Starter:
+    """Claims and dispatches a labourer's queued tasks within its free slots."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        dispatchers: Dispatchers,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.dispatchers = dispatchers
+        self.pool_size = max(1, pool_size)
+        self._rand = rand or random.Random()
+
+    def fill(self, labourer: Labourer, now: float, limit: int | None = None) -> Started | None:
+        """Start as many queued tasks as the labourer has free slots (at most ``limit``): a consistent read of
+        the counter, then (only if a slot is free) one Query and the claims. None when the counter has no
+        cap yet: only the Orchestrator, which knows the labourer's health, sets it."""
+        slots = self.store.slots.read(labourer.id)
+        if slots is None:
+            return None
+        want = slots.free if limit is None else min(limit, slots.free)
+        if want <= 0:
+            return Started()
+        return self.start(labourer, self.store.queued(labourer.id, now, limit=want), now)
+
+    def start(self, labourer: Labourer, tasks: Sequence[Task], now: float) -> Started:
+        """Claim these queued tasks (as many as there are free slots) and dispatch them."""
+        if not tasks:
+            return Started()
+        tokens = [uuid.uuid4().hex for _ in tasks]
+        claimed = self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now))
+        started = self.deliver(labourer, claimed)
+        started.claimed = len(claimed)
+        return started
+
+    def handoff(self, labourer: Labourer, now: float) -> list[Handoff]:
+        """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending
+        at the same moment try different tasks first."""
+        queued = self.store.queued(labourer.id, now, limit=HANDOFF_CANDIDATES)
+        self._rand.shuffle(queued)
+        invoked = labourer.invoked_greenfield(now)
+        return [Handoff(task, uuid.uuid4().hex, now, invoked) for task in queued]
+
+    def deliver(self, labourer: Labourer, claimed: Sequence[Task]) -> Started:
+        """Dispatch claimed tasks (in parallel), then release those that were surely not delivered."""
+        started = Started()
+        if not claimed:
+            return started
+        dispatcher = self.dispatchers.for_labourer(labourer)
+        many = getattr(dispatcher, "dispatch_many", None)
+        if many is not None:
+            failed: list[Task] = list(many(labourer, claimed))
+        else:
+            failed = self._dispatch_each(dispatcher, labourer, claimed, started)
+        started.dispatched = len(claimed) - len(failed) - started.ambiguous
+        if failed:
+            self.release(labourer, failed, started)
+        return started
+
+    def _dispatch_each(
+        self, dispatcher: Dispatcher, labourer: Labourer, claimed: Sequence[Task], started: Started
+    ) -> list[Task]:
+        def one(task: Task) -> str:
+            try:
+                dispatcher.dispatch(labourer, task)
+                return "ok"
+            except DispatchError as exc:
+                if exc.ambiguous:  # Lambda may be running it: it reports, or expires and is retried
+                    logger.warning("%s; leaving the task invoked", exc)
+                    return "ambiguous"
+                logger.warning("%s; returning the task to the front of the queue", exc)
+                return "failed"
+
+        if len(claimed) == 1 or self.pool_size == 1:
+            results = [one(task) for task in claimed]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.pool_size, len(claimed))) as pool:
+                results = list(pool.map(one, claimed))
+        started.ambiguous += results.count("ambiguous")
+        return [task for task, result in zip(claimed, results, strict=True) if result == "failed"]
+
+    def release(self, labourer: Labourer, failed: Sequence[Task], started: Started) -> None:
+        positions = self.store.reserve_positions(labourer.id, len(failed), front=True)
+        for task, position in zip(failed, positions, strict=True):
+            if self.store.release(task, position):
+                started.released += 1

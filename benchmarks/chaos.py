@@ -19,7 +19,8 @@ The whole system runs in-process (moto, the essentials, simulated workers) on a 
 
 Then, once quiet, the invariants: every task is in the closed table exactly once, completed or dead;
 no task completed twice; no attempt of a task ran while another attempt of it was running; no task
-used more than ``max_attempts``; nothing is left in the task or retry tables or in any queue.
+used more than ``max_attempts``; never more workers of a labourer running at once than its cap;
+nothing is left in the task or retry tables or in any queue.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class SimulatedWorkers:
         self.clock = clock
         self.rng = rng
         self.runs: dict[str, list[Run]] = defaultdict(list)
+        self.by_labourer: dict[str, list[Run]] = defaultdict(list)
         self.fates: Counter[str] = Counter()
         self.pending: list[tuple[float, int, dict[str, Any]]] = []
         self._seq = 0
@@ -169,7 +171,9 @@ class SimulatedWorkers:
         self.fates[fate] += 1
         worked = self.rng.uniform(1.0, s.duration * 0.6)
         end = now + (s.duration if fate == "timeout" else worked)
-        self.runs[event["task_id"]].append(Run(int(event["attempts"]), now, end, fate))
+        run = Run(int(event["attempts"]), now, end, fate)
+        self.runs[event["task_id"]].append(run)
+        self.by_labourer[event["labourer_id"]].append(run)
         report = {"task_id": event["task_id"], "invocation_token": event.get("invocation_token"),
                   "action": "mark_task_as_failed" if fate == "fail" else "mark_task_as_completed",
                   "stats": {"worked": round(worked, 3)}, "result": {"attempt": event["attempts"]}}  # fmt: skip
@@ -362,6 +366,16 @@ def overlapping(runs: list[Run]) -> list[tuple[Run, Run]]:
     return pairs
 
 
+def most_at_once(runs: list[Run]) -> int:
+    """The most runs in progress at any moment (a run ending when another starts is not overlapping)."""
+    edges = sorted([(r.start, 1) for r in runs] + [(r.end, -1) for r in runs])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 def invariants(chaos: ChaosRun, task_ids: list[str]) -> list[str]:
     """Every broken invariant, one line each (empty when the run was sound)."""
     from ganger.tasks import STATUS_COMPLETED, STATUS_DEAD
@@ -393,6 +407,10 @@ def invariants(chaos: ChaosRun, task_ids: list[str]) -> list[str]:
         for a, b in overlapping(runs):
             violations.append(f"{task_id}: attempt {b.attempt} started at {b.start:.0f} while attempt "
                               f"{a.attempt} ran until {a.end:.0f}")  # fmt: skip
+    for labourer, runs in chaos.workers.by_labourer.items():
+        peak = most_at_once(runs)
+        if peak > s.concurrency:
+            violations.append(f"{labourer}: {peak} workers ran at once, above its cap of {s.concurrency}")
     for table in ("sosw_tasks", "sosw_retry_tasks"):
         left = system.scan(table)
         violations += [f"{r['task_id']}: left in {table}" for r in left]
@@ -428,6 +446,8 @@ def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) 
         "events": dict(sorted(chaos.counters.items())),
         "steps": steps,
         "simulated_seconds": round(chaos.clock() - START),
+        "most_workers_at_once": {k: most_at_once(v) for k, v in sorted(chaos.workers.by_labourer.items())},
+        "cap": chaos.settings.concurrency,
         "violations": len(violations),
         "violation_examples": violations[:20],
         "seconds": round(seconds, 1),

@@ -169,7 +169,7 @@ def run(workload: Workload, mode: str, counter: Any = None) -> dict[str, Any]:
             sim.at(T0 + TICK_PHASE + 0.5, "sosw_scavenger", {})
         wall = time.perf_counter()
         meter = Meter()
-        with sim.installed(), metered(meter), (counter.installed() if counter is not None else _nothing()):
+        with sim.installed(), metered(meter), counter.installed() if counter is not None else _nothing():
             if workload.fanout:
                 return _fanout(workload, mode, sim, clock, config, essentials, record, wall)
             _run_until_done(workload, sim, record)
@@ -211,7 +211,8 @@ def _run_until_done(workload: Workload, sim: Any, record: Record) -> None:
         pending = sim.step()
         if pending is None or pending.at > limit:
             raise RuntimeError(
-                f"{workload.name}: only {len(record.completions)} of {workload.tasks} completed; errors {sim.errors[:2]}"
+                f"{workload.name}: only {len(record.completions)} of {workload.tasks} completed; "
+                f"errors {sim.errors[:2]}"
             )
 
 
@@ -348,8 +349,10 @@ def _table(results: dict[str, Any]) -> str:
              f"{'ideal':>7} {'max run':>8} {'cap':>6}"]  # fmt: skip
     for mode, workloads in results["modes"].items():
         for name, f in workloads.items():
-            lines.append(f"{name:<11} {mode:<6} {f['start_p50_s']:>7} {f['start_p95_s']:>7} {f['makespan_s']:>9} "
-                         f"{f['tasks_per_s']!s:>8} {f['ideal_tasks_per_s']:>7} {f['max_running']:>8} {f['cap']:>6}")  # fmt: skip
+            lines.append(
+                f"{name:<11} {mode:<6} {f['start_p50_s']:>7} {f['start_p95_s']:>7} {f['makespan_s']:>9} "
+                f"{f['tasks_per_s']!s:>8} {f['ideal_tasks_per_s']:>7} {f['max_running']:>8} {f['cap']:>6}"
+            )
     return "\n".join(lines)
 
 

@@ -5,7 +5,9 @@
 Runs under in-process moto with the repo's tables (yaml/) and config (config/), the four
 essentials and the example worker (examples/sosw_protocol_worker.py, which reports through the
 sosw protocol). Each tick is one minute of the system: the Orchestrator, then the invocations it
-caused (workers and their reports), then the Scavenger; the clock advances 60 s per tick. The run
+caused (workers and their reports), then the Scavenger; the clock advances 60 s per tick. With
+event-driven dispatch (the default) the job's tasks start as the Scheduler writes them and each
+completion hands its slot to the next task, so the job is usually done before the first tick. The run
 ends when all N tasks are in the closed table, and fails loudly otherwise.
 
 Wall seconds measure in-process moto more than ganger: moto's DynamoDB is the bottleneck.
@@ -165,7 +167,12 @@ def run_ganger(
         with system.lam.installed(), counter.installed():
             with counter.phase("setup"):
                 system.deploy()
-                counter.labeller = labourer_labeller(set(system.essentials["sosw_orchestrator"].labourers()))
+                orchestrator = system.essentials["sosw_orchestrator"]
+                counter.labeller = labourer_labeller(set(orchestrator.labourers()))
+                # A deployed labourer has its slot counter: the Orchestrator sets it up at its first run with
+                # work (about 20 calls, once per labourer, not per job).
+                labourer = orchestrator.labourers()[LABOURER]
+                orchestrator.slots(labourer, labourer.max_simultaneous_invocations, clock())
             _instrument(system, counter, progress, worker)
             with counter.phase("schedule"):
                 scheduled = system.schedule(sections_job(tasks, fail_every))

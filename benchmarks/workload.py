@@ -16,7 +16,8 @@ PHASE_NOTES = {
     "schedule": "the Scheduler invocation: job to task rows",
     "dispatch": "Orchestrator runs: find queued tasks, claim them, Invoke the worker",
     "report": "the worker runs and Invokes the WorkerAssistant",
-    "archive": "a completion reaches the closed table (ganger: the WorkerAssistant's one transaction; "
+    "archive": "a completion reaches the closed table (ganger: the WorkerAssistant's one transaction, which also "
+    "claims the next queued task with the freed slot: the hand-off's Query and that task's Invoke count here; "
     "sosw: the WorkerAssistant marks completed_at, the Scavenger archives later)",
     "retry": "failure reports, expired tasks, retry table and back to the queue",
     "scavenge": "Scavenger overhead outside archive/retry (config, labourer registration)",

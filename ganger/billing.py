@@ -34,7 +34,7 @@ def item_kb(item: dict[str, Any]) -> float:
 
 
 def _value_bytes(value: dict[str, Any]) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("S", "B"):
         return len(inner.encode() if isinstance(inner, str) else inner)
     if kind == "N":
@@ -105,7 +105,7 @@ class Meter:
             self._read(operation, params, response)
 
     def _transact_item(self, entry: dict[str, Any]) -> None:
-        (kind, body), = entry.items()
+        ((kind, body),) = entry.items()
         if kind == "Put":
             self._put(body["TableName"], body["Item"], 2)
         elif kind == "Update":

@@ -45,10 +45,22 @@ class Prices:
 class Assumptions:
     """What the meter cannot see: billed run time and memory of each essential, and the alternatives' shape."""
 
-    billed_ms: dict[str, float] = field(default_factory=lambda: {
-        "sosw_scheduler": 150.0, "sosw_orchestrator": 100.0, "sosw_scavenger": 100.0, "sosw_worker_assistant": 80.0})
-    memory_mb: dict[str, int] = field(default_factory=lambda: {  # yaml/essentials.yaml defaults
-        "sosw_scheduler": 512, "sosw_orchestrator": 512, "sosw_scavenger": 512, "sosw_worker_assistant": 256})
+    billed_ms: dict[str, float] = field(
+        default_factory=lambda: {
+            "sosw_scheduler": 150.0,
+            "sosw_orchestrator": 100.0,
+            "sosw_scavenger": 100.0,
+            "sosw_worker_assistant": 80.0,
+        }
+    )
+    memory_mb: dict[str, int] = field(
+        default_factory=lambda: {  # yaml/essentials.yaml defaults
+            "sosw_scheduler": 512,
+            "sosw_orchestrator": 512,
+            "sosw_scavenger": 512,
+            "sosw_worker_assistant": 256,
+        }
+    )
     task_seconds: float = 2.0  # an Express workflow waits for its task (the throughput workload's 2 s)
     sfn_transitions_per_task: int = 3  # Map iteration start, Lambda task state, its success
     esm_sqs_requests_per_task: int = 3  # send; the mapping's receive and delete (batch size 1, as a cap needs)
@@ -108,10 +120,12 @@ def alternatives(prices: Prices, a: Assumptions) -> dict[str, dict[str, Any]]:
             "units": {"state_transitions_per_task": transitions},
         },
         "Step Functions Express": {
-            "lines": {"requests": MILLION * prices.express_request,
-                      "GB-s (64 MB for the task's duration)": MILLION * express_gb_s * prices.express_gb_second},
+            "lines": {
+                "requests": MILLION * prices.express_request,
+                "GB-s (64 MB for the task's duration)": MILLION * express_gb_s * prices.express_gb_second,
+            },
             "units": {"requests_per_task": 1, "gb_seconds_per_task": express_gb_s},
-        },  # fmt: skip
+        },
         "SQS + Lambda event source mapping": {
             "lines": {"sqs requests": esm * MILLION * prices.sqs_request},
             "units": {"sqs_requests_per_task": esm},
@@ -119,11 +133,12 @@ def alternatives(prices: Prices, a: Assumptions) -> dict[str, dict[str, Any]]:
     }
 
 
-def report(profile: UnitProfile | None = None, prices: Prices | None = None, a: Assumptions | None = None) -> dict[str, Any]:
-    """Everything ``ganger cost`` prints: ``{"systems": {name: {"usd_per_million_tasks", "units", "lines"}}, ...}``."""
+def report(
+    profile: UnitProfile | None = None, prices: Prices | None = None, a: Assumptions | None = None
+) -> dict[str, Any]:
+    """Everything ``ganger cost`` prints: ``{"systems": {name: {"usd_per_million_tasks", "units", ...}}, ...}``."""
     profile, prices, a = profile or default_profile(), prices or Prices(), a or Assumptions()
-    per_task = {k: (round(v / profile.tasks, 4) if isinstance(v, (int, float)) else
-                    {n: round(c / profile.tasks, 4) for n, c in v.items()}) for k, v in profile.units.items()}  # fmt: skip
+    per_task = {k: _per_task(v, profile.tasks) for k, v in profile.units.items()}
     systems: dict[str, dict[str, Any]] = {}
     for name, fleet in (("ganger", False), ("ganger (fleet labourer, SQS)", True)):
         lines = ganger_lines(profile, prices, a, fleet)
@@ -142,9 +157,17 @@ def report(profile: UnitProfile | None = None, prices: Prices | None = None, a: 
     }
 
 
+def _per_task(value: Any, tasks: int) -> Any:
+    if isinstance(value, dict):
+        return {name: round(count / tasks, 4) for name, count in value.items()}
+    return round(value / tasks, 4)
+
+
 def dispatch_usd_per_million(results: dict[str, Any]) -> float | None:
     """The dollar figure of a ``benchmarks.dispatch`` run (event mode, throughput workload)."""
     run = results.get("modes", {}).get("event", {}).get("throughput")
     if not run or "units" not in run:
         return None
-    return report(UnitProfile(int(run["tasks"]), run["units"], "this run"))["systems"]["ganger"]["usd_per_million_tasks"]
+    return report(UnitProfile(int(run["tasks"]), run["units"], "this run"))["systems"]["ganger"][
+        "usd_per_million_tasks"
+    ]

@@ -472,7 +472,8 @@ class TaskStore:
             "Update": {
                 "TableName": self.tables.tasks,
                 "Key": {"task_id": {"S": task.task_id}},
-                "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now ADD attempts :one",
+                "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now "
+                "ADD attempts :one",
                 "ConditionExpression": "greenfield = :old",
                 "ExpressionAttributeValues": {
                     ":inv": {"N": str(invoked_greenfield)},

@@ -51,6 +51,9 @@ EMULATED = (
     "rule clock: EventBridge rate()/cron() rules are fired here, since moto never fires them",
     "API front: API Gateway REST routes are served here, since moto stores but does not serve them",
     "Telegram: a fake Bot API records what the bots send (or real Telegram by long polling with --telegram-token)",
+    "event-driven dispatch needs nothing emulated: the Scheduler, WorkerAssistant and Scavenger start tasks "
+    "themselves (Invoke through the local Lambda endpoint) and nudge the Orchestrator; the fired minute rule "
+    "is the safety net",
 )
 
 

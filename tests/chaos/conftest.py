@@ -10,7 +10,16 @@ from moto import mock_aws
 from benchmarks.harness import Clock, InProcessSystem
 
 START = 1_790_000_000.0
-LABOURER = {"example_worker": {"max_simultaneous_invocations": 10, "duration": 60, "cooldown": 30, "max_attempts": 3}}
+# Driven tick by tick: a "tick" labourer (event-driven dispatch: the chaos harness, tests/functional/dispatch).
+LABOURER = {
+    "example_worker": {
+        "dispatch": "tick",
+        "max_simultaneous_invocations": 10,
+        "duration": 60,
+        "cooldown": 30,
+        "max_attempts": 3,
+    }
+}
 
 
 @pytest.fixture

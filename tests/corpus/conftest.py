@@ -26,8 +26,9 @@ from tests.functional.processors.conftest import LABOURERS, TOKEN, WEBHOOK_SECRE
 START = 1_790_000_000.0
 STORED_TABLES = ("sosw_tasks", "sosw_retry_tasks", "sosw_closed_tasks", "config", "ganger_chat_jobs")
 RECORDED_ATTRIBUTES = ("late_reports", "last_late_report")  # a late report is counted on its row, by design
-CORPUS_LABOURERS = {**LABOURERS, "example_worker": {"max_simultaneous_invocations": 10, "duration": 60,
-                                                   "cooldown": 30, "max_attempts": 3}}  # fmt: skip
+# Seeded states (queued, invoked, ...) stay put until a tick: a "tick" labourer.
+CORPUS_LABOURERS = {**LABOURERS, "example_worker": {"dispatch": "tick", "max_simultaneous_invocations": 10,
+                                                   "duration": 60, "cooldown": 30, "max_attempts": 3}}  # fmt: skip
 
 
 @dataclass

@@ -51,8 +51,17 @@ def test_demo_runs_every_scenario_and_writes_the_report(env: dict[str, str], tmp
 
 @pytest.fixture
 def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    yield from local_system(env, "30")
+
+
+@pytest.fixture
+def real_speed(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    yield from local_system(env, "1")
+
+
+def local_system(env: dict[str, str], speed: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "ganger.cli.main", "local", "--speed", "30"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "ganger.cli.main", "local", "--speed", speed], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     state = Path(env["GANGER_HOME"]) / "local.json"
@@ -111,6 +120,29 @@ def test_schedule_and_status_against_a_running_local_system(
 
     again = ganger("schedule", "examples/job.json", env=env)
     assert json.loads(again.stdout)["duplicate"] is True
+
+
+def test_a_job_completes_within_seconds_at_real_speed(
+    real_speed: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    """At --speed 1 the minute rule fires once a minute: only event-driven dispatch can finish in seconds."""
+    _, env = real_speed
+    state = json.loads((Path(env["GANGER_HOME"]) / "local.json").read_text())
+    ddb = boto3.client("dynamodb", endpoint_url=state["endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    scheduled = ganger("schedule", "examples/job.json", env=env)
+    returned = time.monotonic()
+    assert scheduled.returncode == 0, scheduled.stderr
+    job_id = json.loads(scheduled.stdout)["job_id"]
+    done: list[dict] = []
+    while time.monotonic() - returned < 5:
+        items = ddb.scan(TableName="sosw_closed_tasks")["Items"]
+        done = [i for i in items if i["job_id"]["S"] == job_id and i["labourer_id_task_status"]["S"].endswith("_1")]
+        if len(done) == 3:
+            break
+        time.sleep(0.1)
+    waited = time.monotonic() - returned
+    assert len(done) == 3, f"{len(done)} of 3 tasks completed {waited:.1f} s after `ganger schedule` returned"
 
 
 def test_bad_job_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:

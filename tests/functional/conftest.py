@@ -9,8 +9,11 @@ from moto import mock_aws
 from benchmarks.harness import Clock, InProcessSystem
 from examples import sosw_protocol_worker
 
+# These tests drive the system tick by tick (the Orchestrator's minute rule, the safety net and sosw's
+# model): the labourer is a "tick" one. Event-driven dispatch has its own tests in tests/functional/dispatch.
 EXAMPLE_LABOURER = {
     "example_worker": {
+        "dispatch": "tick",
         "max_simultaneous_invocations": 50,
         "duration": 60,
         "cooldown": 30,

@@ -20,7 +20,7 @@ def job(n: int, **extra: Any) -> dict:
 
 
 def test_two_orchestrators_at_once_never_dispatch_a_task_twice(system: InProcessSystem, clock: Clock) -> None:
-    system.set_labourers({"example_worker": {"max_simultaneous_invocations": 40}})
+    system.set_labourers({"example_worker": {"max_simultaneous_invocations": 40, "dispatch": "tick"}})
     system.schedule(job(60))
     first: Orchestrator = system.essentials["sosw_orchestrator"]
     second = Orchestrator(clients=system.clients, function_name="sosw_orchestrator", clock=clock)

@@ -32,7 +32,8 @@ def test_completion_is_one_call_in_the_worker_assistant(system: InProcessSystem,
     assert len(closed) == 20
     assert all(r["result_sum"] == 9 and r["stat_numbers"] == 2 for r in closed)
     assert {json.loads(r["payload"])["sections"][0] for r in closed} == {f"s{i}" for i in range(20)}
-    assert calls == {"lambda.Invoke": 20, "dynamodb.TransactWriteItems": 20}  # report + archive
+    # report + archive; the WorkerAssistant's config and labourers are read once (and cached for 30 s)
+    assert calls == {"lambda.Invoke": 20, "dynamodb.TransactWriteItems": 20, "dynamodb.BatchGetItem": 1}
 
 
 def test_failure_goes_to_retry_and_then_completes(system: InProcessSystem, clock: Clock) -> None:

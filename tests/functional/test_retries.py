@@ -95,8 +95,8 @@ def test_redrive_puts_dead_tasks_back_and_they_complete(system: InProcessSystem,
 
 def test_failed_dispatch_returns_task_to_front_and_run_goes_on(system: InProcessSystem, clock: Clock) -> None:
     system.set_labourers({
-        "example_worker": {"max_simultaneous_invocations": 10},
-        "missing_worker": {"max_simultaneous_invocations": 10},  # no such function: Invoke fails
+        "example_worker": {"max_simultaneous_invocations": 10, "dispatch": "tick"},
+        "missing_worker": {"max_simultaneous_invocations": 10, "dispatch": "tick"},  # no such function
     })  # fmt: skip
     system.schedule(
         {"job": {"lambda_name": "missing_worker", "payload": {"sections": ["a", "b"], "isolate_sections": True}}}

@@ -21,8 +21,9 @@ def job(n: int, job_id: str = "j") -> dict[str, Any]:
 
 
 def labourers(cap: int, dispatch: str = "event") -> dict[str, Any]:
+    retry = {"base_seconds": 10, "factor": 2, "cap_seconds": 100}
     return {LABOURER: {"max_simultaneous_invocations": cap, "duration": 60, "cooldown": 30, "max_attempts": 3,
-                       "retry": {"base_seconds": 10, "factor": 2, "cap_seconds": 100}, "dispatch": dispatch}}  # fmt: skip
+                       "retry": retry, "dispatch": dispatch}}  # fmt: skip
 
 
 class Running:

@@ -68,5 +68,5 @@ def test_jobs_lists_the_chats_jobs_and_their_states(bot: Bot) -> None:
     bot.send(updates.text("/jobs", chat_id=USER))
     lines = bot.texts_to(USER)[-1].splitlines()
     assert lines[0] == "Your recent jobs:"
-    assert lines[1] == "video https://videos.example.com/later: queued"
+    assert lines[1] == "video https://videos.example.com/later: running", "started as soon as it was asked for"
     assert lines[2].startswith("video http://127.0.0.1:") and lines[2].endswith("/clip.mp4: done")

@@ -1,4 +1,4 @@
-"""`ganger cost`: units and dollars from a call profile, and the command's output."""
+"""`ganger cost`: dollars from metered units, beside Step Functions and SQS + Lambda, and the command's output."""
 
 from __future__ import annotations
 
@@ -8,36 +8,51 @@ from pathlib import Path
 import pytest
 
 from ganger.cli.main import main
-from ganger.cost import DEFAULT_PROFILE, Assumptions, CallProfile, Prices, report, units_for
+from ganger.cost import Prices, UnitProfile, report
+
+UNITS = {
+    "dynamodb_table_write_units": 9000.0,  # per 1000 tasks
+    "dynamodb_index_write_units": 5000.0,
+    "dynamodb_read_units": 700.0,
+    "lambda_requests": {"sosw_worker_assistant": 1000, "sosw_scheduler": 1, "bench_worker": 1000},
+    "sqs_requests": 0,
+}
 
 
-def test_units_follow_the_item_model() -> None:
-    units = units_for(DEFAULT_PROFILE, Assumptions())
-    # 1000 scheduled (batch) + 3 counters, claims 1000 x 2 (transactional), archive 1000 x 2 items x 2
-    assert units.write_units == 1000 + 3 + 2000 + 4000
-    assert units.lambda_requests == 1001  # the reports and the scheduler; worker invocations are not ours
-    assert units.lambda_gb_seconds == pytest.approx(1000 * 0.06 * 0.25)
+def test_every_write_unit_counts_index_writes_included() -> None:
+    data = report(UnitProfile(1000, UNITS, "test"))
+    ganger = data["systems"]["ganger"]
+    assert ganger["lines"]["dynamodb table writes"] == pytest.approx(9 * 0.625, abs=1e-3)
+    assert ganger["lines"]["dynamodb index writes"] == pytest.approx(5 * 0.625, abs=1e-3)
+    assert ganger["lines"]["dynamodb reads"] == pytest.approx(0.7 * 0.125, abs=1e-3)
+    assert ganger["lines"]["lambda requests (essentials)"] == pytest.approx(1.001 * 0.2), "the worker is excluded"
+    wa_gb_s = 1000 * 0.08 * 0.25 + 1 * 0.15 * 0.5
+    assert ganger["lines"]["lambda GB-s (essentials)"] == pytest.approx(wa_gb_s * 1000 * 0.0000166667, abs=1e-3)
+    assert ganger["units"]["dynamodb_index_write_units"] == 5.0  # per task
 
 
-def test_ganger_is_cheaper_than_step_functions_per_million_tasks() -> None:
-    data = report()
-    by_system = {e["system"]: e["per_million_tasks_usd"] for e in data["estimates"]}
-    assert by_system["Step Functions Standard"] == pytest.approx(75.0)  # 3 transitions x $25 per million
-    assert by_system["ganger (lambda labourer)"] == pytest.approx(4.377 + 0.044 + 0.2 + 0.25, abs=0.01)
-    assert by_system["ganger (fleet labourer, SQS)"] - by_system["ganger (lambda labourer)"] == pytest.approx(1.2)
-    assert data["prices"]["as_of"] == Prices().as_of
+def test_the_alternatives_beside_ganger() -> None:
+    systems = report(UnitProfile(1000, UNITS, "test"))["systems"]
+    assert systems["Step Functions Standard"]["usd_per_million_tasks"] == pytest.approx(75.0, abs=1e-3)
+    assert systems["Step Functions Express"]["usd_per_million_tasks"] == pytest.approx(
+        1.0 + 2 * 0.0625 * 16.67, abs=1e-3
+    )
+    assert systems["SQS + Lambda event source mapping"]["usd_per_million_tasks"] == pytest.approx(1.2, abs=1e-3)
+    fleet = systems["ganger (fleet labourer, SQS)"]["usd_per_million_tasks"]
+    assert fleet - systems["ganger"]["usd_per_million_tasks"] == pytest.approx(1.2, abs=1e-3)
+    assert report(UnitProfile(1000, UNITS, "t"))["prices"]["as_of"] == Prices().as_of
 
 
 def test_cost_command_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["cost"]) == 0
+    assert main(["cost"]) == 0, "the recorded dispatch benchmark is the default profile"
     out = capsys.readouterr().out
     assert "orchestration cost per 1,000,000 tasks" in out
     assert ["Step", "Functions", "Standard", "75.00"] in [line.split() for line in out.splitlines()]
 
     bench = tmp_path / "bench.json"
-    bench.write_text(json.dumps({"tasks": 10, "calls_by_phase_and_operation": {"report": {"lambda.Invoke": 10}}}))
+    bench.write_text(json.dumps({"modes": {"event": {"throughput": {"tasks": 1000, "units": UNITS}}}}))
     assert main(["cost", "--benchmark", str(bench), "--json", "--sfn-transitions", "4"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["tasks_measured"] == 10 and data["calls_per_task"] == 1.0
-    assert data["estimates"][2]["per_million_tasks_usd"] == 100.0
-    assert CallProfile.from_benchmark(bench).calls == {"report": {"lambda.Invoke": 10}}
+    assert set(data) >= {"systems", "profile"} and str(bench) in data["profile"]
+    assert data["systems"]["Step Functions Standard"]["usd_per_million_tasks"] == 100.0
+    assert data["systems"]["ganger"]["usd_per_million_tasks"] > 0

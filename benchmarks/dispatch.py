@@ -272,8 +272,8 @@ def _figures(workload: Workload, mode: str, record: Record, wall: float, sim: An
     }
     if figures["tasks_per_s"] is not None:
         figures["of_ideal"] = round(figures["tasks_per_s"] / ideal, 3)
-    if workload.name == "burst":
-        end = T0 + workload.jobs[-1][0]
+    if workload.name == "burst":  # still queued 1 s after the last photo arrived (the start-latency budget)
+        end = T0 + workload.jobs[-1][0] + 1.0
         figures["backlog_at_end"] = sum(
             1 for task_id, start in record.starts.items() if start > end + 1e-9 and record.accepted[
                 record.job_of[task_id]] <= end)  # fmt: skip

@@ -3,7 +3,8 @@
 boto3 ``Invoke`` calls (routed here at botocore's ``_make_api_call``, as ``ganger.local.inprocess`` does)
 become events on a timeline: an Event invocation starts ``invoke_latency`` after the call that made it,
 and a thread's Invokes add up (20 ms each by default), so a run that invokes one task after another
-takes n x 20 ms while a pool of P threads takes n / P x 20 ms. Handlers run one at a time in timeline
+takes n x 20 ms while a pool of P threads takes n / P x 20 ms (each call also waits 1 ms of real time, so
+that a pool hands its calls to its threads evenly, as real latency makes it do). Handlers run one at a time in timeline
 order with the clock set to their start: the real essentials, task store and in-process moto do the
 work; only time is simulated. A worker's run takes the duration the workload gives it: its report is
 sent that long after it started.
@@ -17,6 +18,7 @@ import io
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,9 +53,10 @@ class Pending:
 class SimLambda:
     """Registered handlers run from a timeline; Invoke latency is per calling thread."""
 
-    def __init__(self, clock: SimClock, invoke_latency: float = 0.020) -> None:
+    def __init__(self, clock: SimClock, invoke_latency: float = 0.020, real_pause: float = 0.001) -> None:
         self.clock = clock
         self.invoke_latency = invoke_latency
+        self.real_pause = real_pause
         self.functions: dict[str, Handler] = {}
         self.durations: dict[str, float] = {}  # simulated run time of a function (workers)
         self.timeline: list[Pending] = []
@@ -102,6 +105,8 @@ class SimLambda:
         event = json.loads(raw.read() if hasattr(raw, "read") else raw or b"{}")
         offset = getattr(self._thread, "offset", 0.0) + self.invoke_latency
         self._thread.offset = offset
+        if self.real_pause:  # a real (short) wait, so a thread pool spreads its calls as real latency would
+            time.sleep(self.real_pause)
         if params.get("InvocationType", "RequestResponse") != "Event":
             raise NotImplementedError("the simulation runs Event invocations only")
         self.at(self.clock.now + offset, name, event)

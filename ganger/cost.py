@@ -89,7 +89,9 @@ DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def default_profile() -> UnitProfile:
-    return UnitProfile.from_benchmark(DEFAULT_RESULTS)
+    profile = UnitProfile.from_benchmark(DEFAULT_RESULTS)
+    where = DEFAULT_RESULTS.relative_to(DEFAULT_RESULTS.parents[2])
+    return UnitProfile(profile.tasks, profile.units, f"{where} (event mode, throughput workload)")
 
 
 def ganger_lines(profile: UnitProfile, prices: Prices, a: Assumptions, fleet: bool = False) -> dict[str, float]:

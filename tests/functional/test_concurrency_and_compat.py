@@ -55,12 +55,20 @@ class AddingWorker(SoswWorker):
         super().__call__(event)
 
 
-def test_sosw_worker_completes_tasks_dispatched_by_ganger(system: InProcessSystem, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("dispatch", ["tick", "event"])
+def test_sosw_worker_completes_tasks_dispatched_by_ganger(
+    system: InProcessSystem, monkeypatch: Any, dispatch: str
+) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "example_worker")
     worker = AddingWorker(custom_config={"init_clients": ["lambda"]})
     system.register_worker("example_worker", lambda event, context: worker(event))
+    system.set_labourers({"example_worker": {"max_simultaneous_invocations": 2, "dispatch": dispatch}})
     system.schedule(job(5))
-    system.tick()
+    if dispatch == "tick":
+        for _ in range(3):
+            system.tick()
+    else:  # started on arrival, two at a time; each completion hands its slot on: no tick at all
+        assert system.lam.invocations["sosw_orchestrator"] == 1  # the one nudge that set the new labourer's cap
     closed = system.scan("sosw_closed_tasks")
     assert len(closed) == 5
     assert sorted(r["result_sections"] for r in closed) == [f"s{i}" for i in range(5)]

@@ -248,10 +248,30 @@ class ChaosRun:
 
         setattr(store, method, read_then_let_the_other_run)
 
+    def interleave_before(self, first: Any, method: str, second: Callable[[], Any]) -> None:
+        """Run ``second`` just before ``first``'s next call of ``method``: ``first`` acts on what it read earlier."""
+        store = first.store
+        real = getattr(type(store), method).__get__(store)
+
+        def let_the_other_run_first(*args: Any, **kwargs: Any) -> Any:
+            setattr(store, method, real)
+            self.counters[f"interleaved_before_{method}"] += 1
+            self.safely(f"before_{method}", second)
+            return real(*args, **kwargs)
+
+        setattr(store, method, let_the_other_run_first)
+
     def essentials(self) -> None:
         system = self.system
         orchestrator, scavenger = system.essentials["sosw_orchestrator"], system.essentials["sosw_scavenger"]
-        if self.rng.random() < self.settings.interleave_chance:
+        roll = self.rng.random()
+        if roll < self.settings.interleave_chance / 2:
+            # The Orchestrator has read its free slots and the queue; before it claims, the Scavenger puts due
+            # retries at the front and starts them in those slots: other tasks than the ones it read.
+            self.interleave_before(orchestrator, "claim", lambda: self.second_scavenger({}, None))
+            self.safely("orchestrator", lambda: system.lam.run("sosw_orchestrator", {}))
+            orchestrator.store.__dict__.pop("claim", None)
+        elif roll < self.settings.interleave_chance:
             self.interleave(orchestrator, "queued", lambda: self.second_orchestrator({}, None))
             self.safely("orchestrator", lambda: system.lam.run("sosw_orchestrator", {}))
             orchestrator.store.__dict__.pop("queued", None)

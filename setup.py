@@ -32,5 +32,14 @@ setup(
         "console_scripts": ["ganger=ganger.cli.main:main"],
         # Scenarios `ganger local --demo` runs besides its own example job.
         "ganger.demo": ["processors = processors.demo:local_demo"],
+        # Config documents' schemas, so `ganger config set/validate/edit/push` check them (ganger.documents).
+        "ganger.config_documents": [
+            "telegram_bot_config = processors.telegram_bot:TelegramBotConfig",
+            "video_worker_config = processors.video_worker:VideoWorkerConfig",
+            "image_worker_config = processors.image_worker:ImageWorkerConfig",
+            "devbox_worker_config = processors.devbox_config:DevboxConfig",
+            "feedings_config = processors.feedings:FeedingsConfig",
+            "ganger_fleet_metrics_config = processors.fleet_metrics:FleetMetricsConfig",
+        ],
     },
 )

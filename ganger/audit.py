@@ -19,7 +19,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ganger import documents
 from ganger.config import ConfigStore, TypedConfig
 from ganger.schema import parse
 from ganger.tasks import from_attr, to_attr
@@ -37,8 +36,6 @@ class AuditSettings:
     enabled: bool = False
     ttl_days: int = 30
 
-
-documents.register(AUDIT_DOCUMENT, AuditSettings)
 
 
 @dataclass(frozen=True)

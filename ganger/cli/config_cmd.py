@@ -14,11 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ganger import audit  # noqa: F401  (registers the ganger_audit schema for validation)
 from ganger.cli.target import add_target_options, resolve_target
 from ganger.config import ConfigStore
 from ganger.deploy.config_push import apply_push, only_in_table, plan_push, read_folder, render
-from ganger.documents import EXTRA_VALIDATORS, SCHEMAS, validate
+from ganger.documents import REGISTRY, validate
 from ganger.errors import ConfigError
 
 
@@ -101,7 +100,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def has_schema(name: str) -> bool:
-    return name in SCHEMAS or name in EXTRA_VALIDATORS
+    return REGISTRY.knows(name)
 
 
 def register_get(commands: Any) -> None:
@@ -265,7 +264,7 @@ def run_validate(args: argparse.Namespace) -> int:
     for name, load in documents:
         try:
             validate(name, load())
-            print(f"ok       {name}")
+            print(f"ok       {name}" + ("" if has_schema(name) else " (no schema known: any JSON object)"))
         except ConfigError as exc:
             bad += 1
             print(f"invalid  {exc}")

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from ganger import schema
 from ganger.config import ConfigStore
-from ganger.documents import register
 from ganger.errors import ConfigError, UnknownLabourer
 from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
 
@@ -57,8 +56,6 @@ class FleetSettings:
 class FleetsDocument:
     fleets: dict[str, FleetSettings] = field(default_factory=dict)
 
-
-register(FLEETS_DOCUMENT, FleetsDocument)
 
 
 def parse_fleets(document: dict[str, Any]) -> dict[str, FleetSettings]:

@@ -37,7 +37,6 @@ class AuditSettings:
     ttl_days: int = 30
 
 
-
 @dataclass(frozen=True)
 class AuditEvent:
     """One row: the task, what happened, when, and any details (all strings or numbers)."""

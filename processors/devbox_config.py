@@ -48,7 +48,6 @@ class DevboxConfig:
             raise ValueError("auto-shutdown minutes must be >= 0")
 
 
-
 class DevboxAccessError(GangerError):
     """The user has no dev box, or none with that code. ``known`` lists the user's codes."""
 

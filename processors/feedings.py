@@ -40,7 +40,6 @@ class FeedingsConfig:
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
-
 @dataclass(frozen=True)
 class FeedingRecord:
     date: str

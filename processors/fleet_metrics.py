@@ -38,7 +38,6 @@ class FleetMetricsConfig:
     zero_instances_floor: float = ZERO_INSTANCES_FLOOR
 
 
-
 @dataclass(frozen=True)
 class Measurement:
     labourer_id: str

@@ -49,7 +49,6 @@ class ImageWorkerConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
 
-
 class ResultsCallFailed(GangerError):
     """The bot's /results endpoint did not accept the prediction (the task is retried)."""
 

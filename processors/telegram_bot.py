@@ -85,7 +85,6 @@ class TelegramBotConfig:
     labourers: BotLabourers = field(default_factory=BotLabourers)
 
 
-
 class SchedulingFailed(GangerError):
     """The Scheduler did not accept a job."""
 

@@ -38,7 +38,6 @@ class VideoWorkerConfig:
         return Limits(int(self.max_megabytes * 1024 * 1024), self.max_duration_seconds, self.download_timeout_seconds)
 
 
-
 def object_key(config: VideoWorkerConfig, chat_id: int, task_id: str, filename: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", filename)[-100:] or "video"
     return f"{config.prefix}/{chat_id}/{task_id}/{safe}"

@@ -57,7 +57,6 @@ class FleetsDocument:
     fleets: dict[str, FleetSettings] = field(default_factory=dict)
 
 
-
 def parse_fleets(document: dict[str, Any]) -> dict[str, FleetSettings]:
     """Typed settings by labourer id; raises ConfigError naming the field."""
     try:

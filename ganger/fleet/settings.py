@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ganger import schema
 from ganger.config import ConfigStore
 from ganger.errors import ConfigError, UnknownLabourer
-from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.labourer import LABOURERS_DOCUMENT, Labourer, read_labourers
 
 FLEETS_DOCUMENT = "ganger_fleets"
 Handler = Callable[[Any, Any], Any]
@@ -94,11 +94,7 @@ def resolve_fleet(config: ConfigStore, labourer_id: str, processor: str = "") ->
 
     ``processor`` overrides the document's (the `ganger worker --processor` option).
     """
-    stored = config.get(LABOURERS_DOCUMENT)
-    try:
-        labourers = parse_labourers(stored.value if stored else {})
-    except schema.SchemaError as exc:
-        raise ConfigError(LABOURERS_DOCUMENT, exc.path, exc.problem) from exc
+    labourers = read_labourers(config)
     labourer = labourers.get(labourer_id)
     if labourer is None:
         raise UnknownLabourer(labourer_id, sorted(labourers))

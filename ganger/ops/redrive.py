@@ -1,0 +1,22 @@
+"""Redrive: a labourer's dead tasks back at the front of the queue with fresh attempts.
+
+One implementation for `ganger tasks redrive` and the Scavenger's ``{"action": "redrive"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganger.task_state import CLOSED_STATUS, TaskState
+from ganger.tasks import TaskStore
+
+
+def redrive_dead(store: TaskStore, labourer_id: str, since: float, limit: int, dry_run: bool = False) -> dict[str, Any]:
+    """Dead tasks closed since ``since`` (at most ``limit``): listed on a dry run, else moved back in
+    transactions. Returns ``would_redrive``, or ``redriven`` and ``skipped`` (changed meanwhile)."""
+    dead = store.closed(labourer_id, CLOSED_STATUS[TaskState.DEAD], since, limit=limit)
+    if dry_run:
+        return {"labourer_id": labourer_id, "would_redrive": [t.task_id for t in dead]}
+    positions = store.reserve_positions(labourer_id, len(dead), front=True) if dead else []
+    outcome = store.redrive(dead, positions)
+    return {"labourer_id": labourer_id, "redriven": list(outcome.done), "skipped": list(outcome.lost)}

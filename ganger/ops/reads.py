@@ -19,7 +19,7 @@ class TaskReads:
         self._ddb = dynamodb
         self.store = store
 
-    def list(self, labourer: Labourer, state: TaskState, now: float, limit: int) -> list[Task]:
+    def list_in_state(self, labourer: Labourer, state: TaskState, now: float, limit: int) -> list[Task]:
         """At most ``limit`` tasks: queued front first, running and closed newest first."""
         store, lid = self.store, labourer.id
         listers: dict[TaskState, Callable[[], list[Task]]] = {
@@ -32,7 +32,7 @@ class TaskReads:
         }
         return listers[state]()
 
-    def count(self, labourer: Labourer, state: TaskState, now: float, since: float = 0) -> int:
+    def count_in_state(self, labourer: Labourer, state: TaskState, now: float, since: float = 0) -> int:
         """COUNT queries (paginated); ``since`` bounds the closed states by their closing time."""
         store, lid = self.store, labourer.id
         if state is TaskState.QUEUED:

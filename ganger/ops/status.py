@@ -38,7 +38,7 @@ def labourer_status(reads: TaskReads, labourer: Labourer, now: float, ecology: E
     front = reads.store.queued(labourer.id, now, limit=1)
 
     def count(state: TaskState, since: float = 0) -> int:
-        return reads.count(labourer, state, now, since)
+        return reads.count_in_state(labourer, state, now, since)
 
     return LabourerStatus(
         labourer=labourer.id,
@@ -69,7 +69,7 @@ def activity_counts(ops: Ops, now: float, closed: bool = True) -> dict[str, dict
     states = live + ((TaskState.COMPLETED, TaskState.DEAD) if closed else ())
     result = {}
     for labourer in ops.labourers().values():
-        n = {state: ops.reads.count(labourer, state, now) for state in states}
+        n = {state: ops.reads.count_in_state(labourer, state, now) for state in states}
         row = {"queued": n[TaskState.QUEUED], "running": n[TaskState.RUNNING] + n[TaskState.EXPIRED],
                "retrying": n[TaskState.RETRYING]}  # fmt: skip
         if closed:

@@ -80,4 +80,4 @@ def task_row(task: Task, state: TaskState) -> dict[str, Any]:
 def list_tasks(ops: Ops, labourer_id: str, state: TaskState, now: float, limit: int) -> list[dict[str, Any]]:
     """A labourer's tasks in one state, as rows (at most ``limit``)."""
     labourer = ops.labourer(labourer_id)
-    return [task_row(t, state) for t in ops.reads.list(labourer, state, now, limit)]
+    return [task_row(t, state) for t in ops.reads.list_in_state(labourer, state, now, limit)]

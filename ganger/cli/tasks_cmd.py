@@ -13,7 +13,7 @@ from typing import Any
 from ganger.cli.target import add_target_options, resolve_target
 from ganger.errors import GangerError, InvalidInput
 from ganger.ops.context import Ops
-from ganger.ops.redrive import redrive_dead
+from ganger.ops.redrive import redrive_dead, redrive_via_scavenger
 from ganger.ops.tasks import list_tasks, locate, task_view
 from ganger.task_state import STATES, TaskState
 
@@ -153,15 +153,6 @@ def register_redrive(commands: Any) -> None:
     parser.set_defaults(func=run_redrive)
 
 
-def redrive_via_scavenger(ops: Ops, function: str, event: dict[str, Any]) -> dict[str, Any]:
-    response = ops.clients.lambda_.invoke(FunctionName=function, Payload=json.dumps(event).encode())
-    body = json.loads(response["Payload"].read() or b"null")
-    if response.get("FunctionError"):
-        message = body.get("errorMessage", body) if isinstance(body, dict) else body
-        raise GangerError(f"the Scavenger `{function}` failed: {message}")
-    return dict(body)
-
-
 def run_redrive(args: argparse.Namespace) -> int:
     ops = connect(args)
     ops.labourer(args.labourer)
@@ -169,7 +160,7 @@ def run_redrive(args: argparse.Namespace) -> int:
     if args.via_scavenger:
         event = {"action": "redrive", "labourer_id": args.labourer, "since": since, "limit": args.limit,
                  "dry_run": args.dry_run}  # fmt: skip
-        outcome = redrive_via_scavenger(ops, args.scavenger, event)
+        outcome = redrive_via_scavenger(ops.clients.lambda_, args.scavenger, event)
     else:
         outcome = redrive_dead(ops.store, args.labourer, since, args.limit, args.dry_run)
     via = f"the Scavenger ({args.scavenger})" if args.via_scavenger else "TaskStore (direct)"

@@ -5,8 +5,10 @@ One implementation for `ganger tasks redrive` and the Scavenger's ``{"action": "
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from ganger.errors import GangerError
 from ganger.task_state import CLOSED_STATUS, TaskState
 from ganger.tasks import TaskStore
 
@@ -20,3 +22,13 @@ def redrive_dead(store: TaskStore, labourer_id: str, since: float, limit: int, d
     positions = store.reserve_positions(labourer_id, len(dead), front=True) if dead else []
     outcome = store.redrive(dead, positions)
     return {"labourer_id": labourer_id, "redriven": list(outcome.done), "skipped": list(outcome.lost)}
+
+
+def redrive_via_scavenger(lambda_client: Any, function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Ask the Scavenger Lambda to redrive (its permissions apply); its answer, or GangerError with its message."""
+    response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    body = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        message = body.get("errorMessage", body) if isinstance(body, dict) else body
+        raise GangerError(f"the Scavenger `{function}` failed: {message}")
+    return dict(body)

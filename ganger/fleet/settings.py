@@ -81,7 +81,7 @@ def load_handler(path: str) -> Handler:
     if not module_name or not attribute:
         raise ConfigError(FLEETS_DOCUMENT, "processor", f"expected `package.module.handler`, got {path!r}")
     try:
-        handler = getattr(importlib.import_module(module_name), attribute)
+        handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(FLEETS_DOCUMENT, "processor", f"cannot import {path!r}: {exc}") from exc
     if not callable(handler):

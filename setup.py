@@ -26,7 +26,21 @@ setup(
     ],
     extras_require={
         # ruff and mypy pinned: .ci/run gates on them, and a new release must not fail an unchanged tree.
-        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff==0.17.6", "mypy==2.4.1", "cfn-lint>=1.0"],
+        "dev": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "ruff==0.17.6",
+            "mypy==2.4.1",
+            "cfn-lint>=1.0",
+            # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
+            "mypy-boto3-dynamodb~=1.43.0",
+            "mypy-boto3-lambda~=1.43.0",
+            "mypy-boto3-cloudwatch~=1.43.0",
+            "mypy-boto3-sns~=1.43.0",
+            "mypy-boto3-autoscaling~=1.43.0",
+            "mypy-boto3-events~=1.43.0",
+            "mypy-boto3-apigateway~=1.43.0",
+        ],
         "compat": ["sosw==0.7.51"],
     },
     entry_points={

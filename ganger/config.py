@@ -13,12 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import constants, schema
 from ganger.errors import ConfigError
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +40,7 @@ class StoredDocument:
 class ConfigStore:
     """Every access to the config table."""
 
-    def __init__(self, dynamodb: Any, table: str | None = None, env: str | None = None) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str | None = None, env: str | None = None) -> None:
         self._ddb = dynamodb
         self.table = table or constants.getenv(constants.ENV_CONFIG_TABLE) or constants.DEFAULT_CONFIG_TABLE
         self.env = env or constants.getenv(constants.ENV_CONFIG_ENV) or constants.DEFAULT_CONFIG_ENV

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ganger.cli.target import add_target_options, resolve_target
+from ganger.clients import AwsClients
 from ganger.ops.context import Ops
 from ganger.ops.status import LabourerStatus, system_status
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def collect(clients: Any, only: list[str] | None = None) -> list[LabourerStatus]:
+def collect(clients: AwsClients, only: list[str] | None = None) -> list[LabourerStatus]:
     return system_status(Ops(clients), time.time(), only)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ganger.clients import AwsClients
 from ganger.config import ConfigStore
 from ganger.errors import UnknownLabourer
 from ganger.labourer import Labourer, read_labourers
@@ -12,9 +11,9 @@ from ganger.tasks import TaskStore
 
 
 class Ops:
-    """Built from a bag of clients (``ganger.clients.AwsClients``); reads nothing until asked."""
+    """Built from a bag of clients; reads nothing until asked."""
 
-    def __init__(self, clients: Any, store: TaskStore | None = None, config: ConfigStore | None = None) -> None:
+    def __init__(self, clients: AwsClients, store: TaskStore | None = None, config: ConfigStore | None = None) -> None:
         self.clients = clients
         self.store = store or TaskStore(clients.dynamodb)
         self.config = config or ConfigStore(clients.dynamodb)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganger.labourer import Labourer
 from ganger.task_state import CLOSED_STATUS, TaskState
 from ganger.tasks import GREENFIELD_INDEX, Task, TaskStore
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PAGE = 100
 
@@ -15,7 +18,7 @@ PAGE = 100
 class TaskReads:
     """Paginated reads over TaskStore, with the two listings it has no method for (running, retrying)."""
 
-    def __init__(self, dynamodb: Any, store: TaskStore) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, store: TaskStore) -> None:
         self._ddb = dynamodb
         self.store = store
 

@@ -6,11 +6,14 @@ One implementation for `ganger tasks redrive` and the Scavenger's ``{"action": "
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganger.errors import GangerError
 from ganger.task_state import CLOSED_STATUS, TaskState
 from ganger.tasks import TaskStore
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_lambda import LambdaClient
 
 
 def redrive_dead(store: TaskStore, labourer_id: str, since: float, limit: int, dry_run: bool = False) -> dict[str, Any]:
@@ -24,7 +27,7 @@ def redrive_dead(store: TaskStore, labourer_id: str, since: float, limit: int, d
     return {"labourer_id": labourer_id, "redriven": list(outcome.done), "skipped": list(outcome.lost)}
 
 
-def redrive_via_scavenger(lambda_client: Any, function: str, event: dict[str, Any]) -> dict[str, Any]:
+def redrive_via_scavenger(lambda_client: LambdaClient, function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Ask the Scavenger Lambda to redrive (its permissions apply); its answer, or GangerError with its message."""
     response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
     body = json.loads(response["Payload"].read() or b"null")

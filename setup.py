@@ -25,12 +25,36 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "mypy>=1.10", "cfn-lint>=1.0"],
+        # ruff and mypy pinned: .ci/run gates on them, and a new release must not fail an unchanged tree.
+        "dev": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "ruff==0.17.6",
+            "mypy==2.4.1",
+            "cfn-lint>=1.0",
+            # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
+            "mypy-boto3-dynamodb~=1.43.0",
+            "mypy-boto3-lambda~=1.43.0",
+            "mypy-boto3-cloudwatch~=1.43.0",
+            "mypy-boto3-sns~=1.43.0",
+            "mypy-boto3-autoscaling~=1.43.0",
+            "mypy-boto3-events~=1.43.0",
+            "mypy-boto3-apigateway~=1.43.0",
+        ],
         "compat": ["sosw==0.7.51"],
     },
     entry_points={
         "console_scripts": ["ganger=ganger.cli.main:main"],
         # Scenarios `ganger local --demo` runs besides its own example job.
         "ganger.demo": ["processors = processors.demo:local_demo"],
+        # Config documents' schemas, so `ganger config set/validate/edit/push` check them (ganger.documents).
+        "ganger.config_documents": [
+            "telegram_bot_config = processors.telegram_bot:TelegramBotConfig",
+            "video_worker_config = processors.video_worker:VideoWorkerConfig",
+            "image_worker_config = processors.image_worker:ImageWorkerConfig",
+            "devbox_worker_config = processors.devbox_config:DevboxConfig",
+            "feedings_config = processors.feedings:FeedingsConfig",
+            "ganger_fleet_metrics_config = processors.fleet_metrics:FleetMetricsConfig",
+        ],
     },
 )

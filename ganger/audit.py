@@ -15,14 +15,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ganger import documents
 from ganger.config import ConfigStore, TypedConfig
 from ganger.schema import parse
 from ganger.tasks import from_attr, to_attr
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 ENV_AUDIT_TABLE = "GANGER_AUDIT_TABLE"
@@ -36,9 +38,6 @@ class AuditSettings:
 
     enabled: bool = False
     ttl_days: int = 30
-
-
-documents.register(AUDIT_DOCUMENT, AuditSettings)
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class AuditTrail:
 
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table: str | None,
         settings: Callable[[], AuditSettings],
         clock: Callable[[], float] = time.time,
@@ -130,7 +129,7 @@ def settings_loader(store: ConfigStore) -> Callable[[], AuditSettings]:
 
 
 def trail(
-    dynamodb: Any, store: ConfigStore, table: str | None = None, clock: Callable[[], float] = time.time
+    dynamodb: DynamoDBClient, store: ConfigStore, table: str | None = None, clock: Callable[[], float] = time.time
 ) -> AuditTrail:
     """The trail as the essentials use it: the table from the argument or ``$GANGER_AUDIT_TABLE``."""
     return AuditTrail(dynamodb, table or os.environ.get(ENV_AUDIT_TABLE) or None, settings_loader(store), clock)

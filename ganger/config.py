@@ -13,12 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import constants, schema
 from ganger.errors import ConfigError
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +40,7 @@ class StoredDocument:
 class ConfigStore:
     """Every access to the config table."""
 
-    def __init__(self, dynamodb: Any, table: str | None = None, env: str | None = None) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str | None = None, env: str | None = None) -> None:
         self._ddb = dynamodb
         self.table = table or constants.getenv(constants.ENV_CONFIG_TABLE) or constants.DEFAULT_CONFIG_TABLE
         self.env = env or constants.getenv(constants.ENV_CONFIG_ENV) or constants.DEFAULT_CONFIG_ENV
@@ -135,26 +138,36 @@ def refresh_together(store: ConfigStore, configs: list[TypedConfig[Any]]) -> Non
         config.accept(lambda config=config: documents[config.name])  # type: ignore[misc]
 
 
-def load_folder(
-    store: ConfigStore, folder: Path | str, validate: Callable[[str, Any], None] | None = None
-) -> list[str]:
-    """Load every ``<name>.json`` of a folder into the config table as document ``<name>``.
-
-    Each document is parsed (and validated, when ``validate`` is given) before anything is written,
-    so a bad file leaves the table as it was. Returns the names written.
-    """
-    documents = []
-    for path in sorted(Path(folder).glob("*.json")):
+def read_folder(folder: Path | str, validate: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """Every ``<name>.json`` of ``folder``, parsed (and validated, when ``validate`` is given) as document
+    ``<name>``; raises ConfigError naming the first bad one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "", "no such folder")
+    documents = {}
+    for path in sorted(folder.glob("*.json")):
         try:
             value = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ConfigError(path.stem, "", f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from exc
         if validate is not None:
             validate(path.stem, value)
-        documents.append((path.stem, value))
-    for name, value in documents:
+        documents[path.stem] = value
+    return documents
+
+
+def load_folder(
+    store: ConfigStore, folder: Path | str, validate: Callable[[str, Any], None] | None = None
+) -> list[str]:
+    """Load every ``<name>.json`` of a folder into the config table as document ``<name>``.
+
+    Every document is read (and validated) before anything is written, so a bad file leaves the table
+    as it was. Returns the names written.
+    """
+    documents = read_folder(folder, validate)
+    for name, value in documents.items():
         store.put(name, value)
-    return [name for name, _ in documents]
+    return list(documents)
 
 
 class TypedConfig(Generic[T]):

@@ -6,9 +6,12 @@ import datetime
 import logging
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from ganger.labourer import HealthMetric, Labourer
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 logger = logging.getLogger(__name__)
 HIGHEST = 4
@@ -35,7 +38,7 @@ def health_from_value(value: float | None, metric: HealthMetric) -> int:
 class Ecology:
     """Reads each labourer's health metrics from CloudWatch (one GetMetricStatistics per metric)."""
 
-    def __init__(self, cloudwatch: Any, clock: Callable[[], datetime.datetime] | None = None) -> None:
+    def __init__(self, cloudwatch: CloudWatchClient, clock: Callable[[], datetime.datetime] | None = None) -> None:
         self._cloudwatch = cloudwatch
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
@@ -60,7 +63,8 @@ class Ecology:
             Statistics=[statistic],
             **details,
         )
-        points = [p[statistic] for p in response.get("Datapoints", [])]
+        # the statistic asked for, named at run time (the stubs' Datapoint keys are literals)
+        points = [float(cast("dict[str, float]", p)[statistic]) for p in response.get("Datapoints", [])]
         if not points:
             return None
         if statistic == "Maximum":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ganger import schema
+from ganger.config import ConfigStore, TypedConfig
 
 LABOURERS_DOCUMENT = "ganger_labourers"
 INVOCATION_DELTA = 31_557_600  # one year, as sosw: an invoked task's greenfield is now + this
@@ -112,6 +115,18 @@ def parse_labourers(document: dict[str, Any]) -> dict[str, Labourer]:
     for key, entry in doc.labourers.items():
         result[key] = schema.parse(Labourer, {"id": key, **entry}, f"labourers.{key}")
     return result
+
+
+def labourers_config(
+    store: Callable[[], ConfigStore], clock: Callable[[], float] = time.monotonic
+) -> TypedConfig[dict[str, Labourer]]:
+    """The labourers document as a typed config: cached for the TTL, last good value kept on a bad edit."""
+    return TypedConfig(store, LABOURERS_DOCUMENT, parse_labourers, {}, clock=clock)
+
+
+def read_labourers(store: ConfigStore) -> dict[str, Labourer]:
+    """The labourers document read now (one GetItem); ConfigError names the bad field."""
+    return labourers_config(lambda: store).get()
 
 
 def resolve(labourers: dict[str, Labourer], name: str) -> Labourer | None:

@@ -21,7 +21,7 @@ from ganger import constants, schema
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, TypedConfig, refresh_together
 from ganger.dispatch import Dispatcher, Dispatchers
-from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.labourer import Labourer, labourers_config
 from ganger.starts import DEFAULT_POOL_SIZE, Started, Starter
 from ganger.tasks import TaskStore
 
@@ -103,9 +103,7 @@ class Processor(Generic[C]):
 
     def _labourers_config(self) -> TypedConfig[dict[str, Labourer]]:
         if self._labourers is None:
-            self._labourers = TypedConfig(
-                lambda: self.config_store, LABOURERS_DOCUMENT, parse_labourers, {}, clock=self.config_clock
-            )
+            self._labourers = labourers_config(lambda: self.config_store, clock=self.config_clock)
         return self._labourers
 
     @property

@@ -10,10 +10,13 @@ import logging
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ganger.labourer import Labourer
 from ganger.tasks import STATUS_DEAD, Task, TaskStore
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_sns import SNSClient
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ def decide(
 class Retirer:
     """Performs retry/dead decisions for the Scavenger and the WorkerAssistant."""
 
-    def __init__(self, store: TaskStore, sns: Any = None, topic_arn: str = "") -> None:
+    def __init__(self, store: TaskStore, sns: SNSClient | None = None, topic_arn: str = "") -> None:
         self._store = store
         self._sns = sns
         self._topic_arn = topic_arn

@@ -6,7 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganger.tasks import STATUS_DEAD, TaskStore
+from ganger.task_state import Table, TaskState, state_of
+from ganger.tasks import TaskStore
+
+# How /jobs words each state; an invoked task is "running" (the bot does not read the labourers).
+CHAT_WORDS = {
+    TaskState.QUEUED: "queued",
+    TaskState.RUNNING: "running",
+    TaskState.EXPIRED: "running",
+    TaskState.INVOKED: "running",
+    TaskState.RETRYING: "waiting to retry",
+    TaskState.COMPLETED: "done",
+    TaskState.DEAD: "failed",
+}
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,16 @@ class ChatJobs:
 
 
 def job_state(store: TaskStore, job: ChatJob, now: float) -> str:
-    """A word or two for the job's state, from at most three reads."""
+    """A word or two for the job's state (ganger.task_state's rule), from at most three reads."""
     live = store.get(job.task_id)
     if live is not None:
-        return "queued" if live.greenfield < now else "running"
+        return CHAT_WORDS[state_of(live, Table.LIVE, now)]
     closed = store.get_closed(job.task_id)
     if closed is not None:
-        if str(closed.extra.get("labourer_id_task_status", "")).endswith(f"_{STATUS_DEAD}"):
-            return "failed"
+        if state_of(closed, Table.CLOSED, now) is TaskState.DEAD:
+            return CHAT_WORDS[TaskState.DEAD]
         error = closed.extra.get("result_error")
         return f"done ({error})" if error else "done"
     if store.get_retry(job.labourer_id, job.task_id) is not None:
-        return "waiting to retry"
+        return CHAT_WORDS[TaskState.RETRYING]
     return "scheduled"

@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ganger.documents import register
 from ganger.errors import GangerError
 from ganger.telegram import TelegramSettings
 
@@ -47,9 +46,6 @@ class DevboxConfig:
     def __post_init__(self) -> None:
         if self.auto_shutdown_soft_minutes < 0 or self.auto_shutdown_hard_minutes < 0:
             raise ValueError("auto-shutdown minutes must be >= 0")
-
-
-register(CONFIG_DOCUMENT, DevboxConfig)
 
 
 class DevboxAccessError(GangerError):

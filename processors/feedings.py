@@ -14,7 +14,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from ganger.documents import register
 from ganger.processor import Processor, handler_for
 from processors.feeding_parser import FeedingEntry, feeding_time, parse_feeding
 
@@ -39,9 +38,6 @@ class FeedingsConfig:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
-
-
-register(CONFIG_DOCUMENT, FeedingsConfig)
 
 
 @dataclass(frozen=True)

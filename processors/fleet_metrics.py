@@ -17,7 +17,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ganger.documents import register
 from ganger.errors import GangerError
 from ganger.fleet.capacity import describe_group, in_service
 from ganger.fleet.dispatch import QueueUrls
@@ -37,9 +36,6 @@ class FleetMetricsConfig:
     namespace: str = METRIC_NAMESPACE
     metric_name: str = METRIC_NAME
     zero_instances_floor: float = ZERO_INSTANCES_FLOOR
-
-
-register(CONFIG_DOCUMENT, FleetMetricsConfig)
 
 
 @dataclass(frozen=True)

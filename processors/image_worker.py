@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ganger import constants
-from ganger.documents import register
 from ganger.errors import GangerError, InvalidEvent
 from ganger.processor import handler_for
 from processors import detectors
@@ -48,9 +47,6 @@ class ImageWorkerConfig:
     results_timeout_seconds: float = 15.0
     max_image_bytes: int = 20 * 1024 * 1024
     detector: DetectorConfig = field(default_factory=DetectorConfig)
-
-
-register(CONFIG_DOCUMENT, ImageWorkerConfig)
 
 
 class ResultsCallFailed(GangerError):

@@ -24,7 +24,6 @@ import telegram
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger.config import TypedConfig
-from ganger.documents import register
 from ganger.errors import GangerError
 from ganger.processor import Processor, handler_for
 from ganger.schema import parse, to_dict
@@ -84,9 +83,6 @@ class TelegramBotConfig:
     predictions_table: str = "ganger_predictions"
     scheduler_function: str = "sosw_scheduler"
     labourers: BotLabourers = field(default_factory=BotLabourers)
-
-
-register(CONFIG_DOCUMENT, TelegramBotConfig)
 
 
 class SchedulingFailed(GangerError):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganger.documents import register
 from ganger.errors import InvalidEvent
 from ganger.processor import handler_for
 from ganger.telegram import CredentialsSource, TelegramApi, TelegramSettings
@@ -37,9 +36,6 @@ class VideoWorkerConfig:
 
     def limits(self) -> Limits:
         return Limits(int(self.max_megabytes * 1024 * 1024), self.max_duration_seconds, self.download_timeout_seconds)
-
-
-register(CONFIG_DOCUMENT, VideoWorkerConfig)
 
 
 def object_key(config: VideoWorkerConfig, chat_id: int, task_id: str, filename: str) -> str:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ganger import audit  # noqa: F401  (registers the ganger_audit schema for validation)
 from ganger.cli.target import add_target_options, resolve_target
-from ganger.config import ConfigStore
-from ganger.deploy.config_push import apply_push, only_in_table, plan_push, read_folder, render
-from ganger.documents import EXTRA_VALIDATORS, SCHEMAS, validate
+from ganger.config import ConfigStore, read_folder
+from ganger.deploy.config_push import apply_push, only_in_table, plan_push, render
+from ganger.documents import validate
 from ganger.errors import ConfigError
+from ganger.ops.config import (
+    check_documents,
+    folder_documents,
+    list_documents,
+    parse_json,
+    set_document,
+    table_documents,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -89,19 +94,13 @@ def register_list(commands: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     store = store_for(args)
-    names = sorted(store.names())
-    width = max([len(n) for n in names] + [len("name")])
+    documents = list_documents(store)
+    width = max([len(d.name) for d in documents] + [len("name")])
     print(f"{'name'.ljust(width)}  version  schema")
-    for name in names:
-        stored = store.get(name)
-        version = stored.version if stored else 0
-        print(f"{name.ljust(width)}  {version:>7}  {'schema' if has_schema(name) else 'object'}")
-    print(f"{len(names)} document(s) in {store.table} (env {store.env})")
+    for doc in documents:
+        print(f"{doc.name.ljust(width)}  {doc.version:>7}  {'schema' if doc.has_schema else 'object'}")
+    print(f"{len(documents)} document(s) in {store.table} (env {store.env})")
     return 0
-
-
-def has_schema(name: str) -> bool:
-    return name in SCHEMAS or name in EXTRA_VALIDATORS
 
 
 def register_get(commands: Any) -> None:
@@ -146,23 +145,11 @@ def read_json(name: str, source: str) -> Any:
     return parse_json(name, text, source)
 
 
-def parse_json(name: str, text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(name, "", f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-
-
 def run_set(args: argparse.Namespace) -> int:
     value = read_json(args.name, args.file)
-    validate(args.name, value)
     store = store_for(args)
-    expected = args.if_version
-    if expected is None:
-        stored = store.get(args.name)
-        expected = stored.version if stored else 0
-    version = store.put(args.name, value, expected_version=expected)
-    print(f"{args.name}: version {expected} -> {version} in {store.table} (env {store.env})")
+    written = set_document(store, args.name, value, args.if_version)
+    print(f"{args.name}: version {written.old_version} -> {written.new_version} in {store.table} (env {store.env})")
     return 0
 
 
@@ -240,36 +227,16 @@ def register_validate(commands: Any) -> None:
     parser.set_defaults(func=run_validate)
 
 
-def read_document(path: Path) -> Any:
-    return parse_json(path.stem, path.read_text(), str(path))
-
-
-def documents_to_validate(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]]]:
-    if args.folder is not None:
-        if not args.folder.is_dir():
-            raise ConfigError(str(args.folder), "", "no such folder")
-        paths = sorted(args.folder.glob("*.json"))
-        return [(p.stem, partial(read_document, p)) for p in paths]
-    store = store_for(args)
-
-    def load(name: str) -> Any:
-        stored = store.get(name)
-        return stored.value if stored else None
-
-    return [(name, partial(load, name)) for name in sorted(store.names())]
-
-
 def run_validate(args: argparse.Namespace) -> int:
-    bad = 0
-    documents = documents_to_validate(args)
-    for name, load in documents:
-        try:
-            validate(name, load())
-            print(f"ok       {name}")
-        except ConfigError as exc:
-            bad += 1
-            print(f"invalid  {exc}")
-    print(f"{len(documents) - bad} valid, {bad} invalid")
+    documents = folder_documents(args.folder) if args.folder is not None else table_documents(store_for(args))
+    checked = check_documents(documents)
+    for check in checked:
+        if check.error is not None:
+            print(f"invalid  {check.error}")
+        else:
+            print(f"ok       {check.name}" + ("" if check.has_schema else " (no schema known: any JSON object)"))
+    bad = sum(1 for c in checked if c.error is not None)
+    print(f"{len(checked) - bad} valid, {bad} invalid")
     return 1 if bad else 0
 
 

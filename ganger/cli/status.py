@@ -8,11 +8,9 @@ import time
 from typing import Any
 
 from ganger.cli.target import add_target_options, resolve_target
-from ganger.config import ConfigStore, TypedConfig
-from ganger.ecology import Ecology
-from ganger.labourer import LABOURERS_DOCUMENT, parse_labourers
-from ganger.status import LabourerStatus, labourer_status
-from ganger.tasks import TaskStore
+from ganger.clients import AwsClients
+from ganger.ops.context import Ops
+from ganger.ops.status import LabourerStatus, system_status
 
 COLUMNS = ("labourer", "queued", "running", "expired", "retrying", "completed_1h", "completed_24h", "dead_1h",
            "dead_24h", "oldest_queued_age", "health")  # fmt: skip
@@ -32,12 +30,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def collect(clients: Any, only: list[str] | None = None) -> list[LabourerStatus]:
-    store = TaskStore(clients.dynamodb)
-    labourers = TypedConfig(lambda: ConfigStore(clients.dynamodb), LABOURERS_DOCUMENT, parse_labourers, {}).get()
-    ecology = Ecology(clients.cloudwatch)
-    now = time.time()
-    return [labourer_status(store, lab, now, ecology) for lab in labourers.values() if not only or lab.id in only]
+def collect(clients: AwsClients, only: list[str] | None = None) -> list[LabourerStatus]:
+    return system_status(Ops(clients), time.time(), only)
 
 
 def render_table(rows: list[LabourerStatus]) -> str:

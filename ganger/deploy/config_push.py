@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ganger.config import ConfigStore
-from ganger.errors import ConfigError
-
-Validator = Callable[[str, Any], None]
 
 
 def render(value: Any) -> str:
@@ -36,22 +32,6 @@ class DocumentChange:
         new = render(self.new).splitlines(keepends=True)
         lines = difflib.unified_diff(old, new, f"table/{self.name}", f"folder/{self.name}.json")
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def read_folder(folder: Path, validate: Validator | None = None) -> dict[str, Any]:
-    """Every ``<name>.json`` of ``folder``, parsed and validated; raises on the first bad one."""
-    if not folder.is_dir():
-        raise ConfigError(str(folder), "", "no such folder")
-    documents = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            value = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(path.stem, "", f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-        if validate is not None:
-            validate(path.stem, value)
-        documents[path.stem] = value
-    return documents
 
 
 def plan_push(store: ConfigStore, documents: dict[str, Any]) -> list[DocumentChange]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganger.fleet.settings import group_name
 from ganger.labourer import Labourer
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_autoscaling import AutoScalingClient
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +23,13 @@ def in_service(group: dict[str, Any]) -> int:
     )
 
 
-def describe_group(autoscaling: Any, name: str) -> dict[str, Any] | None:
+def describe_group(autoscaling: AutoScalingClient, name: str) -> dict[str, Any] | None:
     """The group (one DescribeAutoScalingGroups call), or None when it does not exist."""
     groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name]).get("AutoScalingGroups", [])
     return dict(groups[0]) if groups else None
 
 
-def fleet_capacity(autoscaling: Any, labourer: Labourer) -> int:
+def fleet_capacity(autoscaling: AutoScalingClient, labourer: Labourer) -> int:
     """How many tasks the fleet can run at once now; 0 when its group is missing."""
     group = describe_group(autoscaling, group_name(labourer))
     if group is None:

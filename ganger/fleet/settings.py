@@ -21,9 +21,8 @@ from typing import Any, Literal
 
 from ganger import schema
 from ganger.config import ConfigStore
-from ganger.documents import register
 from ganger.errors import ConfigError, UnknownLabourer
-from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.labourer import LABOURERS_DOCUMENT, Labourer, read_labourers
 
 FLEETS_DOCUMENT = "ganger_fleets"
 Handler = Callable[[Any, Any], Any]
@@ -58,9 +57,6 @@ class FleetsDocument:
     fleets: dict[str, FleetSettings] = field(default_factory=dict)
 
 
-register(FLEETS_DOCUMENT, FleetsDocument)
-
-
 def parse_fleets(document: dict[str, Any]) -> dict[str, FleetSettings]:
     """Typed settings by labourer id; raises ConfigError naming the field."""
     try:
@@ -85,7 +81,7 @@ def load_handler(path: str) -> Handler:
     if not module_name or not attribute:
         raise ConfigError(FLEETS_DOCUMENT, "processor", f"expected `package.module.handler`, got {path!r}")
     try:
-        handler = getattr(importlib.import_module(module_name), attribute)
+        handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(FLEETS_DOCUMENT, "processor", f"cannot import {path!r}: {exc}") from exc
     if not callable(handler):
@@ -98,11 +94,7 @@ def resolve_fleet(config: ConfigStore, labourer_id: str, processor: str = "") ->
 
     ``processor`` overrides the document's (the `ganger worker --processor` option).
     """
-    stored = config.get(LABOURERS_DOCUMENT)
-    try:
-        labourers = parse_labourers(stored.value if stored else {})
-    except schema.SchemaError as exc:
-        raise ConfigError(LABOURERS_DOCUMENT, exc.path, exc.problem) from exc
+    labourers = read_labourers(config)
     labourer = labourers.get(labourer_id)
     if labourer is None:
         raise UnknownLabourer(labourer_id, sorted(labourers))

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,6 +25,10 @@ from ganger.local.api_routes import (
     missing_route,
 )
 from ganger.local.http_server import LOOPBACK, BackgroundHttpServer, HttpRequest, HttpResponse
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_lambda import LambdaClient
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,9 @@ class ApiFront:
         port: Port to bind; 0 picks a free one.
     """
 
-    def __init__(self, apigateway_client: Any, lambda_client: Any, *, host: str = LOOPBACK, port: int = 0) -> None:
+    def __init__(
+        self, apigateway_client: APIGatewayClient, lambda_client: LambdaClient, *, host: str = LOOPBACK, port: int = 0
+    ) -> None:
         self._apigateway = apigateway_client
         self._lambda = lambda_client
         self._server = BackgroundHttpServer(self.handle, host=host, port=port, name="api")
@@ -107,13 +113,11 @@ class ApiFront:
 
     def _integration(self, api_id: str, resource_id: str, method: str) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = self._apigateway.get_integration(
-                restApiId=api_id, resourceId=resource_id, httpMethod=method
-            )
+            result = self._apigateway.get_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method)
         except ClientError:
             logger.warning("API %s resource %s %s has no integration", api_id, resource_id, method)
             return {}
-        return result
+        return dict(result)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route one HTTP request to its Lambda function and translate the answer."""

@@ -16,12 +16,16 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger.local.errors import ScheduleExpressionError
 from ganger.local.schedule import Schedule, next_fire, parse_schedule
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +155,8 @@ class RuleClock:
 
     def __init__(
         self,
-        events_client: Any,
-        lambda_client: Any,
+        events_client: EventBridgeClient,
+        lambda_client: LambdaClient,
         *,
         speed: float = 1.0,
         now: Now = utc_now,

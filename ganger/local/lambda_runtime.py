@@ -109,7 +109,7 @@ def import_handler(handler: str) -> LambdaHandler:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise HandlerNotFound(handler, f"module {module_name!r} does not import: {exc}") from exc
-    function = getattr(module, attribute, None)
+    function: Callable[[Any, Any], Any] | None = getattr(module, attribute, None)
     if not callable(function):
         raise HandlerNotFound(handler, f"{module_name!r} has no callable {attribute!r}")
     return function

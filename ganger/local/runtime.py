@@ -26,11 +26,11 @@ from botocore.exceptions import ClientError
 
 from ganger.cli.target import LocalState, state_file
 from ganger.clients import AwsClients
-from ganger.config import ConfigStore, TypedConfig, load_folder
+from ganger.config import ConfigStore, load_folder
 from ganger.deploy.package import build_code_zip, package_key
 from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specifications
 from ganger.documents import validate
-from ganger.labourer import LABOURERS_DOCUMENT, Labourer, parse_labourers
+from ganger.labourer import Labourer, read_labourers
 from ganger.local.api_front import ApiFront
 from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LocalLambdaEndpoint
@@ -38,7 +38,8 @@ from ganger.local.moto_server import EmbeddedAws
 from ganger.local.moto_speed import fast_transactions
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
-from ganger.tasks import TaskStore
+from ganger.ops.context import Ops
+from ganger.ops.status import activity_counts
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -312,26 +313,12 @@ class LocalSystem:
 
     def labourers(self) -> dict[str, Labourer]:
         assert self.clients is not None
-        store = ConfigStore(self.clients.dynamodb)
-        return TypedConfig(lambda: store, LABOURERS_DOCUMENT, parse_labourers, {}).get()
+        return read_labourers(ConfigStore(self.clients.dynamodb))
 
     def counts(self, closed: bool = True) -> dict[str, dict[str, int]]:
         """Queued, invoked (running or expired), retrying and, with ``closed``, closed tasks per labourer."""
         assert self.clients is not None
-        store = TaskStore(self.clients.dynamodb)
-        now = time.time()
-        result = {}
-        for labourer in self.labourers().values():
-            row = {
-                "queued": store.count_queued(labourer.id, now),
-                "running": store.count_running(labourer.id, int(now)),
-                "retrying": store.count_retrying(labourer.id),
-            }
-            if closed:
-                row["completed"] = store.count_closed(labourer.id, "1", 0)
-                row["dead"] = store.count_closed(labourer.id, "0", 0)
-            result[labourer.id] = row
-        return result
+        return activity_counts(Ops(self.clients), time.time(), closed)
 
     def settle(self, timeout: float = 120.0, poll: float = 1.0) -> bool:
         """Wait until no task is queued, running or waiting for retry, and no invocation is in flight."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from ganger.cli import config_cmd
 from tests.functional.ops.conftest import Cli
 
 DOC = "sosw_scavenger_config"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def write(path: Path, value: Any) -> Path:
@@ -40,6 +44,31 @@ def test_set_refuses_an_invalid_document_naming_the_field_and_type(
     assert result.code == 2
     assert f"config document `{DOC}`: field `batch_limit`" in result.err and "int" in result.err
     assert system.config.get(DOC) == before
+
+
+def test_set_refuses_a_processor_document_naming_the_field(system: InProcessSystem, cli: Cli, tmp_path: Path) -> None:
+    name = "telegram_bot_config"
+    before = system.config.get(name)
+    bad = {**before.value, "allowed_users": "dana"}
+
+    result = cli("config", "set", name, str(write(tmp_path / "bad.json", bad)))
+
+    assert result.code == 2
+    assert f"config document `{name}`: field `allowed_users`" in result.err and "expected a list" in result.err
+    assert system.config.get(name) == before
+
+
+def test_validate_knows_every_document_of_the_config_folder_in_a_fresh_process() -> None:
+    """A new `ganger` process has imported no processor: the schemas come from the entry-point registry."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "ganger.cli.main", "config", "validate", str(ROOT / "config")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+
+    names = sorted(path.stem for path in (ROOT / "config").glob("*.json"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ok ")] == names
+    assert "no schema" not in result.stdout
+    assert f"{len(names)} valid, 0 invalid" in result.stdout
 
 
 def test_two_editors_of_the_same_version_one_wins_the_other_is_told(

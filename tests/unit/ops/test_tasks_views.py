@@ -1,12 +1,13 @@
-"""Pure parts of `ganger tasks`: --since parsing, live state from the greenfield, the text view."""
+"""Pure parts of `ganger tasks`: --since parsing and the text view."""
 
 from __future__ import annotations
 
 import pytest
 
-from ganger.cli.tasks_cmd import Located, live_state, parse_since, render_view, task_view
+from ganger.cli.tasks_cmd import parse_since, render_view
 from ganger.errors import InvalidInput
-from ganger.labourer import Labourer
+from ganger.ops.tasks import Located, task_view
+from ganger.task_state import TaskState
 from ganger.tasks import Task
 
 NOW = 1_800_000_000.0
@@ -26,18 +27,9 @@ def test_parse_since_names_the_option() -> None:
         parse_since("yesterday-ish", NOW)
 
 
-def test_live_state_from_greenfield() -> None:
-    labourer = Labourer("w", duration=60, cooldown=30)
-    queued = Task("a", "w", 0, greenfield=1_000_000_001)
-    running = Task("b", "w", 0, greenfield=labourer.invoked_greenfield(NOW - 10))
-    expired = Task("c", "w", 0, greenfield=labourer.invoked_greenfield(NOW - 91))
-    assert [live_state(t, labourer, NOW) for t in (queued, running, expired)] == ["queued", "running", "expired"]
-    assert live_state(running, None, NOW) == "invoked"
-
-
 def test_view_splits_stats_and_result() -> None:
     task = Task("t1", "w", 1_800_000_000, 5, attempts=2, extra={"stat_ms": 12, "result_sum": 5, "sosw": "x"})
-    view = task_view(Located(task, "completed", "sosw_closed_tasks"))
+    view = task_view(Located(task, TaskState.COMPLETED, "sosw_closed_tasks"))
     assert (view["stats"], view["result"], view["other"]) == ({"ms": 12}, {"sum": 5}, {"sosw": "x"})
     text = render_view(view)
     assert "created_at:           2027-01-15 08:00:00 UTC" in text

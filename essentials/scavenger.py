@@ -16,9 +16,9 @@ from ganger import constants
 from ganger.documents import ScavengerConfig
 from ganger.errors import InvalidEvent, UnknownLabourer
 from ganger.labourer import Labourer
+from ganger.ops.redrive import redrive_dead
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
-from ganger.tasks import STATUS_DEAD
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scavenger")
@@ -98,12 +98,10 @@ class Scavenger(Processor[ScavengerConfig]):
             raise InvalidEvent("since", "expected epoch seconds")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidEvent("limit", "expected a positive integer")
-        dead = self.store.closed(labourer_id, STATUS_DEAD, since, limit=limit)
-        if event.get("dry_run"):
-            return {"labourer_id": labourer_id, "would_redrive": [t.task_id for t in dead]}
-        positions = self.store.reserve_positions(labourer_id, len(dead), front=True)
-        outcome = self.store.redrive(dead, positions)
-        return {"labourer_id": labourer_id, "redriven": outcome.done, "skipped": outcome.lost}
+        result = redrive_dead(self.store, labourer_id, since, limit, dry_run=bool(event.get("dry_run")))
+        if result.get("redriven"):  # back at the front of the queue: start them in free slots now
+            self.start_queued(self.labourers()[labourer_id], self.clock())
+        return result
 
 
 lambda_handler = handler_for(Scavenger)

@@ -67,7 +67,9 @@ def build_one(spec: PackageSpec, lock: Lock, install: Installer, root: Path = RO
     built = BuiltPackage(spec, data, unzipped_size(data))
     limit = spec.unzipped_limit
     if limit is not None and built.unzipped > limit:
-        raise PackageTooLarge(f"{spec.name}: {built.unzipped / MIB:.1f} MiB unzipped, over its {limit // MIB} MiB limit")
+        raise PackageTooLarge(
+            f"{spec.name}: {built.unzipped / MIB:.1f} MiB unzipped, over its {limit // MIB} MiB limit"
+        )
     return built
 
 

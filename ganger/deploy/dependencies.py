@@ -45,7 +45,7 @@ class DependencySpec:
 
     distributions: tuple[str, ...]
     lock: Lock
-    platform: Platform = Platform()
+    platform: Platform = field(default_factory=Platform)
     excluded: tuple[str, ...] = field(default=PROVIDED_BY_LAMBDA)
 
     def digest(self) -> str:
@@ -126,7 +126,9 @@ def _check_against_lock(folder: Path, lock: Lock) -> None:
         if lock.pins.get(name) != version
     ]
     if drift:
-        raise LockError(f"pip installed what the lock does not pin: {'; '.join(drift)}; run `ganger deploy --update-lock`")
+        raise LockError(
+            f"pip installed what the lock does not pin: {'; '.join(drift)}; run `ganger deploy --update-lock`"
+        )
 
 
 def _drop_excluded(folder: Path, excluded: tuple[str, ...]) -> None:

@@ -65,35 +65,48 @@ PACKAGES: tuple[PackageSpec, ...] = (
     PackageSpec("sosw_scheduler", "essentials.scheduler.lambda_handler", "SchedulerCodeKey", POWERTOOLS, True),
     PackageSpec("sosw_orchestrator", "essentials.orchestrator.lambda_handler", "OrchestratorCodeKey", POWERTOOLS, True),
     PackageSpec(
-        "sosw_worker_assistant", "essentials.worker_assistant.lambda_handler", "WorkerAssistantCodeKey", POWERTOOLS,
+        "sosw_worker_assistant",
+        "essentials.worker_assistant.lambda_handler",
+        "WorkerAssistantCodeKey",
+        POWERTOOLS,
         True,
-    ),  # fmt: skip
+    ),
     PackageSpec("sosw_scavenger", "essentials.scavenger.lambda_handler", "ScavengerCodeKey", POWERTOOLS, True),
     PackageSpec(
-        "telegram_bot", "processors.telegram_bot.lambda_handler", "TelegramBotCodeKey",
+        "telegram_bot",
+        "processors.telegram_bot.lambda_handler",
+        "TelegramBotCodeKey",
         (*POWERTOOLS, "python-telegram-bot"),
-    ),  # fmt: skip
+    ),
     PackageSpec(
-        "video_worker", "processors.video_worker.lambda_handler", "VideoWorkerCodeKey",
+        "video_worker",
+        "processors.video_worker.lambda_handler",
+        "VideoWorkerCodeKey",
         (*POWERTOOLS, "python-telegram-bot", "yt-dlp"),
-    ),  # fmt: skip
+    ),
     PackageSpec(
-        "image_worker", "processors.image_worker.lambda_handler", "ImageWorkerCodeKey",
+        "image_worker",
+        "processors.image_worker.lambda_handler",
+        "ImageWorkerCodeKey",
         (*POWERTOOLS, "opencv-python-headless", "numpy"),
-    ),  # fmt: skip
+    ),
     PackageSpec(
-        "devbox_worker", "processors.devbox.lambda_handler", "DevboxWorkerCodeKey",
+        "devbox_worker",
+        "processors.devbox.lambda_handler",
+        "DevboxWorkerCodeKey",
         (*POWERTOOLS, "python-telegram-bot"),
-    ),  # fmt: skip
+    ),
     PackageSpec("feedings", "processors.feedings.lambda_handler", "FeedingsCodeKey", (*POWERTOOLS, "tzdata")),
     PackageSpec("fleet_metrics", "processors.fleet_metrics.lambda_handler", "MetricsCodeKey", POWERTOOLS),
     PackageSpec("example_worker", "examples.sosw_protocol_worker.lambda_handler", "ExampleWorkerCodeKey", ()),
     # The fleet's instances run `ganger worker`: the whole library but local mode, with boto3 (EC2 has none).
     PackageSpec(
-        "fleet_instances", "", "CodeKey",
+        "fleet_instances",
+        "",
+        "CodeKey",
         ("boto3", *POWERTOOLS, "python-telegram-bot", "yt-dlp", "opencv-python-headless", "numpy", "tzdata"),
         lambda_function=False,
-    ),  # fmt: skip
+    ),
 )
 
 

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from ganger.cli.target import LocalState, state_file
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, TypedConfig, load_folder
+from ganger.deploy.functions import PACKAGES
 from ganger.deploy.package import build_code_zip, package_key
 from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specifications
 from ganger.documents import validate
@@ -173,7 +174,9 @@ class LocalSystem:
         s3.create_bucket(Bucket=CODE_BUCKET)
         s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=code)
         cfn = self.clients.get("cloudformation")
-        for spec in default_stacks("ganger", CODE_BUCKET, key):
+        # Handlers run in this process; every function's Code points at the one code zip.
+        keys = {package.code_parameter: key for package in PACKAGES}
+        for spec in default_stacks("ganger", CODE_BUCKET, keys):
             change = plan(cfn, spec)
             if change is None:
                 continue

@@ -12,7 +12,7 @@ from ganger.cli.endpoints import service_client
 from ganger.cli.target import add_target_options, resolve_target
 from ganger.deploy import build, lock
 from ganger.deploy.deployer import StackResult, deploy_stacks, publish, select
-from ganger.deploy.functions import REQUIREMENTS
+from ganger.deploy.functions import PACKAGES, REQUIREMENTS, find
 from ganger.deploy.parameters import parse_assignments
 from ganger.deploy.stacks import ChangeSetPlan, default_stacks
 from ganger.errors import GangerError
@@ -43,6 +43,10 @@ def register(subparsers: Any) -> None:
     package.add_argument(
         "--package-only", type=Path, metavar="DIR",
         help="build every package into DIR, print their sizes and stop: no AWS call at all",
+    )  # fmt: skip
+    package.add_argument(
+        "--function", action="append", default=[], metavar="NAME",
+        help="with --package-only: build only this function's package (repeatable)",
     )  # fmt: skip
     package.add_argument("--code-only", action="store_true", help="ship ganger's code without third-party packages")
     package.add_argument("--deps-cache", type=Path, help="dependency cache (default ~/.cache/ganger/lambda-deps)")
@@ -79,12 +83,13 @@ class TerminalUi:
 def build_packages(args: argparse.Namespace) -> list[build.BuiltPackage]:
     """Every package, printed as a table (function, zipped, unzipped, limit)."""
     pinned = lock.read()
+    specs = [find(name) for name in args.function] if args.function else list(PACKAGES)
     if args.code_only:
         empty = Path(tempfile.mkdtemp(prefix="ganger-no-deps-"))
-        built = build.build_all(pinned, args.package_only, install=lambda spec: empty)
+        built = build.build_all(pinned, args.package_only, specs=specs, install=lambda spec: empty)
     else:
         print("Building one package per function (dependencies cached by the lock)...", flush=True)
-        built = build.build_all(pinned, args.package_only, args.deps_cache)
+        built = build.build_all(pinned, args.package_only, args.deps_cache, specs)
     print(build.table(built), flush=True)
     return built
 
@@ -101,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         updated = lock.update(list(REQUIREMENTS.values()))
         print(f"{lock.LOCK_FILE}: {len(updated.pins)} distributions pinned")
         return 0
+    if args.function and args.package_only is None:
+        raise GangerError("--function builds some packages only, so it needs --package-only DIR")
     if args.package_only is not None:
         build_packages(args)
         print(f"Packages in {args.package_only}")

@@ -9,10 +9,12 @@ lock's content, the distributions and the platform: a new lock is a new entry, n
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import logging
 import os
+import py_compile
 import re
 import shutil
 import subprocess
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from ganger.deploy.functions import PROVIDED_BY_LAMBDA
 from ganger.deploy.lock import Lock, LockError, Platform, canonical
+from ganger.deploy.package import can_compile_for
 from ganger.errors import GangerError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class DependencySpec:
             "distributions": sorted(canonical(d) for d in self.distributions),
             "platform": asdict(self.platform),
             "excluded": sorted(self.excluded),
+            "layout": 2,  # byte code compiled in, test suites trimmed
         }
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -101,6 +105,10 @@ def install(spec: DependencySpec, cache_dir: Path | None = None, run: Runner = _
         _drop_excluded(site, spec.excluded)
         _check_against_lock(site, spec.lock)
         _drop_build_leftovers(site)
+        if can_compile_for(spec.platform.python_version):
+            compileall.compile_dir(
+                str(site), quiet=2, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+            )
         (site / DONE_MARKER).write_text(json.dumps({"distributions": spec.distributions, "lock": spec.lock.digest()}))
         shutil.rmtree(folder, ignore_errors=True)
         site.rename(folder)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ganger.errors import GangerError
+
 MIB = 1024 * 1024
 # Lambda's limits for a zip package: 50 MB zipped when uploaded directly (not through S3, which is how
 # ganger deploys, so only the unzipped limit applies), 250 MB unzipped with all layers.
@@ -110,8 +112,12 @@ PACKAGES: tuple[PackageSpec, ...] = (
 )
 
 
+class UnknownPackage(GangerError):
+    """No package has that name."""
+
+
 def find(name: str) -> PackageSpec:
     for spec in PACKAGES:
         if spec.name == name:
             return spec
-    raise KeyError(f"no package {name!r} (packages: {', '.join(s.name for s in PACKAGES)})")
+    raise UnknownPackage(f"no package {name!r} (packages: {', '.join(s.name for s in PACKAGES)})")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import py_compile
+import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,7 +42,7 @@ def handler_files(spec: PackageSpec, root: Path = ROOT) -> list[tuple[str, Path]
 
 def _dependency_files(folder: Path) -> Iterator[tuple[str, Path]]:
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith(".ganger"):
+        if path.is_file() and not path.name.startswith(".ganger"):
             yield str(path.relative_to(folder)), path
 
 
@@ -58,11 +61,44 @@ def zip_files(files: Iterable[tuple[str, Path]]) -> bytes:
     return buffer.getvalue()
 
 
-def build_package(spec: PackageSpec, dependencies: Path | None, root: Path = ROOT) -> bytes:
+def can_compile_for(python_version: str) -> bool:
+    """Byte code is only valid for the Python that wrote it: compile when this is Lambda's version."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}" == python_version
+
+
+def compiled(files: Iterable[tuple[str, Path]], into: Path) -> list[tuple[str, Path]]:
+    """``__pycache__`` entries for the ``.py`` files. Lambda's code folder is read-only, so without them
+    every cold start compiles every module it imports. Hash-based and unchecked: a zip's fixed file
+    times would invalidate timestamp-based byte code."""
+    made = []
+    for name, path in files:
+        if not name.endswith(".py"):
+            continue
+        folder, _, module = name.rpartition("/")
+        tag = sys.implementation.cache_tag
+        cached = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+        target = into / cached
+        target.parent.mkdir(parents=True, exist_ok=True)
+        py_compile.compile(
+            str(path), str(target), dfile=name, doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )  # fmt: skip
+        made.append((cached, target))
+    return made
+
+
+def build_package(
+    spec: PackageSpec, dependencies: Path | None, root: Path = ROOT, python_version: str = "3.11"
+) -> bytes:
+    """The package's zip; with byte code for its own code when this Python is Lambda's (the dependencies
+    folder holds theirs, compiled when installed)."""
     files = handler_files(spec, root)
-    if dependencies is not None:
-        files += list(_dependency_files(dependencies))
-    return zip_files(files)
+    with tempfile.TemporaryDirectory(prefix="ganger-pyc-") as work:
+        if can_compile_for(python_version):
+            files += compiled(files, Path(work))
+        if dependencies is not None:
+            files += list(_dependency_files(dependencies))
+        return zip_files(files)
 
 
 def build_code_zip(root: Path = ROOT, dependencies: Path | None = None) -> bytes:

@@ -65,6 +65,7 @@ class FakePip:
             (target / module).mkdir()
             (target / module / "__init__.py").write_text("")
             (target / module / "__pycache__").mkdir()
+            (target / module / "__pycache__" / "stale.pyc").write_bytes(b"")
             (target / f"{module}-{self.versions.get(name, version)}.dist-info").mkdir()
         return subprocess.CompletedProcess(command, self.returncode, "", "ERROR: No matching distribution")
 
@@ -81,7 +82,7 @@ def test_dependencies_are_cached_by_the_lock_and_leave_out_what_lambda_provides(
     assert sorted(p.name for p in first.iterdir()) == sorted(
         ["aws_lambda_powertools", "aws_lambda_powertools-3.37.0.dist-info", DONE_MARKER]
     )
-    assert not list(first.rglob("__pycache__"))
+    assert not list(first.rglob("stale.pyc"))
 
 
 def test_a_version_the_lock_does_not_pin_fails_the_build(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ from ganger.local.telegram_poller import TelegramPoller
 from ganger.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
+# moto has no AWS::ApiGateway::Account (API Gateway's account-wide log role); local mode keeps no access logs.
+LOCAL_PARAMETERS = {"processors": {"ApiGatewayLogRole": "false"}}
 ROOT = Path(__file__).resolve().parents[2]
 CODE_BUCKET = "ganger-local-code"
 BOT_SECRET = "ganger/telegram-bot"
@@ -177,7 +179,7 @@ class LocalSystem:
         # Handlers run in this process; every function's Code points at the one code zip.
         keys = {package.code_parameter: key for package in PACKAGES}
         for spec in default_stacks("ganger", CODE_BUCKET, keys):
-            change = plan(cfn, spec)
+            change = plan(cfn, spec, LOCAL_PARAMETERS.get(spec.template.stem))
             if change is None:
                 continue
             execute(cfn, change, progress=lambda line: logger.info("%s", line))

@@ -106,6 +106,7 @@ def deploy_processors(region: str = "us-east-1") -> None:
         Capabilities=["CAPABILITY_IAM"],
         Parameters=[
             {"ParameterKey": "CodeBucket", "ParameterValue": "ganger-code"},
+            {"ParameterKey": "ApiGatewayLogRole", "ParameterValue": "false"},  # moto has no ApiGateway::Account
             *(
                 {"ParameterKey": f"{function}CodeKey", "ParameterValue": "ganger.zip"}
                 for function in ("TelegramBot", "VideoWorker", "ImageWorker", "DevboxWorker", "Feedings")

@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     work = args.packages / ".coldstart"
     runtime = lambda_runtime(work / "runtime")
     print(f"{'function':<24}{'median import (ms)':>20}")
+    empty = work / "empty"
+    empty.mkdir(parents=True, exist_ok=True)
+    baseline = median_import_seconds(empty, runtime, "boto3", args.runs)
+    print(f"{'(boto3 alone)':<24}{baseline * 1000:>20.0f}")
     for spec in PACKAGES:
         if not spec.handler:
             continue

@@ -26,6 +26,7 @@ REQUIREMENTS: dict[str, str] = {
     "numpy": "numpy>=1.26",
     "tzdata": "tzdata",
     "boto3": "boto3>=1.35",  # for the fleet's instances; Lambda's runtime provides its own
+    "pyyaml": "pyyaml>=6",  # for the fleet's instances: `ganger worker` loads the CLI, which reads templates
 }
 # The import name each distribution provides (a handler's module-level imports must all be shipped).
 IMPORT_NAMES: dict[str, str] = {
@@ -106,7 +107,7 @@ PACKAGES: tuple[PackageSpec, ...] = (
         "fleet_instances",
         "",
         "CodeKey",
-        ("boto3", *POWERTOOLS, "python-telegram-bot", "yt-dlp", "opencv-python-headless", "numpy", "tzdata"),
+        ("boto3", "pyyaml", *POWERTOOLS, "python-telegram-bot", "yt-dlp", "opencv-python-headless", "numpy", "tzdata"),
         lambda_function=False,
     ),
 )

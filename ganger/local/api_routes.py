@@ -22,7 +22,7 @@ from ganger.local.http_server import HttpRequest, HttpResponse
 _LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _MISSING_TOKEN = '{"message":"Missing Authentication Token"}'
-_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<key>[A-Z0-9]+)/")
+_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/")
 DEFAULT_STAGE = "local"
 
 

@@ -42,7 +42,7 @@ def test_pip_is_asked_for_lambda_wheels_at_the_locked_versions() -> None:
 
 
 def test_a_distribution_the_lock_does_not_pin_is_refused() -> None:
-    with pytest.raises(LockError, match="pins no yt-dlp.*--update-lock"):
+    with pytest.raises(LockError, match=r"pins no yt-dlp.*--update-lock"):
         DependencySpec(("yt-dlp",), LOCK).pinned()
 
 
@@ -76,7 +76,9 @@ def test_dependencies_are_cached_by_the_lock_and_leave_out_what_lambda_provides(
 
     first = install(spec, tmp_path, run=pip)
     second = install(spec, tmp_path, run=pip)
-    relocked = install(DependencySpec(("aws-lambda-powertools",), parse(LOCK.text + "six==1.17.0\n")), tmp_path, run=pip)
+    relocked = install(
+        DependencySpec(("aws-lambda-powertools",), parse(LOCK.text + "six==1.17.0\n")), tmp_path, run=pip
+    )
 
     assert first == second and pip.runs == 2 and relocked != first
     assert sorted(p.name for p in first.iterdir()) == sorted(
@@ -125,7 +127,7 @@ def test_a_handler_importing_a_distribution_its_package_lacks_is_refused() -> No
     bot = find("telegram_bot")
     without_telegram = type(bot)(bot.name, bot.handler, bot.code_parameter, ("aws-lambda-powertools",))
 
-    with pytest.raises(build.MissingDistribution, match="telegram_bot: processors.telegram_bot imports telegram"):
+    with pytest.raises(build.MissingDistribution, match=r"telegram_bot: processors\.telegram_bot imports telegram"):
         build.check_imports_shipped(without_telegram)
 
 

@@ -11,20 +11,26 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["ganger", "ganger.*", "essentials", "processors", "examples", "benchmarks"]),
     package_data={"": ["*.json"]},
+    # What the functions and the fleet's workers import. Function packages are built from
+    # requirements/lambda.lock instead (`ganger deploy`), one lean package per function.
     install_requires=[
         "boto3>=1.35",
         "aws-lambda-powertools>=3.0,<4",
-        # Local mode (the embedded default) runs moto's server in-process.
-        "moto[server,dynamodb,cloudformation,sqs,sns,s3,ec2,autoscaling,events,cloudwatch,iam,apigateway,ssm,secretsmanager]>=5.2,<5.3",
-        "croniter>=2.0",
         "python-telegram-bot>=21,<23",
         # Processors: video downloads and object detection (OpenCV 5 dropped HOGDescriptor).
         "yt-dlp>=2024.1",
         "opencv-python-headless>=4.8,<5",
         "numpy>=1.26",
         "tzdata",
+        "pyyaml>=6",  # `ganger deploy` reads the templates
     ],
     extras_require={
+        # Local mode (`ganger local`, the embedded default): moto's server in-process and the rule clock.
+        # Never in a function package.
+        "local": [
+            "moto[server,dynamodb,cloudformation,sqs,sns,s3,ec2,autoscaling,events,cloudwatch,iam,apigateway,ssm,secretsmanager]>=5.2,<5.3",
+            "croniter>=2.0",
+        ],
         # ruff and mypy pinned: .ci/run gates on them, and a new release must not fail an unchanged tree.
         "dev": [
             "pytest>=8",
@@ -32,6 +38,7 @@ setup(
             "ruff==0.17.6",
             "mypy==2.4.1",
             "cfn-lint>=1.0",
+            "matplotlib>=3.8",  # the dispatch benchmark's chart (python -m benchmarks.dispatch --chart)
             # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
             "mypy-boto3-dynamodb~=1.43.0",
             "mypy-boto3-lambda~=1.43.0",

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
-from ganger import constants
+from ganger import constants, redaction
 from ganger.clients import AwsClients
 from ganger.errors import GangerError
 
@@ -41,27 +40,8 @@ DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_TOKEN_SECRET = "ganger/telegram-bot"
 
 
-_TOKEN_IN_URL = re.compile(r"/(file/)?bot\d+:[A-Za-z0-9_-]+")
-
-
-class RedactTokens(logging.Filter):
-    """Masks bot tokens in log records: httpx logs every request URL (``.../bot<token>/sendMessage``) at INFO."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _TOKEN_IN_URL.sub(lambda m: f"/{m.group(1) or ''}bot***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def _install_redaction() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, RedactTokens) for f in httpx_logger.filters):
-        httpx_logger.addFilter(RedactTokens())
-
-
-_install_redaction()
+# python-telegram-bot and httpx log the token (in the Bot API URL), botocore the secret holding it.
+redaction.install()
 
 
 class TelegramFailure(GangerError):
@@ -155,6 +135,7 @@ class CredentialsSource:
             if cached and cached[0] == where and self._clock() - cached[2] < settings.cache_seconds:
                 return cached[1]
             credentials = parse_credentials(self._read(settings))
+            redaction.remember(credentials.token, credentials.webhook_secret)
             self._cached = (where, credentials, self._clock())
             return credentials
 

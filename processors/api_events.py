@@ -17,6 +17,7 @@ class ApiRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    caller_arn: str = ""  # set by API Gateway for an IAM-authorized (SigV4-signed) request only
 
     @classmethod
     def from_event(cls, event: Any) -> ApiRequest:
@@ -31,12 +32,14 @@ class ApiRequest:
         else:
             body = raw.encode() if isinstance(raw, str) else b""
         path = str(event.get("resource") or event.get("path") or "")
+        identity = (event.get("requestContext") or {}).get("identity") or {}
         return cls(
             str(event.get("httpMethod") or "").upper(),
             path,
             dict(event.get("headers") or {}),
             dict(event.get("queryStringParameters") or {}),
             body,
+            str(identity.get("userArn") or "") if isinstance(identity, Mapping) else "",
         )
 
     def route(self) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import cv2
-import numpy as np
+# OpenCV and numpy are imported where they are used: the bot shares this module (``summary``) and
+# its package does not ship them.
 
 Image = Any  # a BGR numpy array, as cv2.imdecode returns
 
@@ -63,6 +63,9 @@ class HogPeopleDetector:
         self.min_score = min_score
 
     def detect(self, image: Image) -> list[Detection]:
+        import cv2
+        import numpy as np
+
         hog = cv2.HOGDescriptor()
         hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), dtype=np.float32))
         stride = (self.win_stride, self.win_stride)
@@ -92,6 +95,9 @@ class OnnxDetector:
         self.nms_threshold = nms_threshold
 
     def detect(self, image: Image) -> list[Detection]:
+        import cv2
+        import numpy as np
+
         net = cv2.dnn.readNetFromONNX(np.frombuffer(self.model, dtype=np.uint8))
         size = self.input_size
         net.setInput(cv2.dnn.blobFromImage(image, 1 / 255.0, (size, size), swapRB=True, crop=False))
@@ -129,6 +135,9 @@ class OnnxDetector:
 
 def decode(data: bytes) -> Image:
     """An image from JPEG/PNG bytes; ValueError when it is not one."""
+    import cv2
+    import numpy as np
+
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("not a decodable image")
@@ -137,6 +146,8 @@ def decode(data: bytes) -> Image:
 
 def annotate(image: Image, detections: Sequence[Detection]) -> bytes:
     """A JPEG of the image with a labelled box around each detection."""
+    import cv2
+
     canvas = image.copy()
     for d in detections:
         x1, y1, x2, y2 = d.corners()

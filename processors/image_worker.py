@@ -20,6 +20,7 @@ from ganger.processor import handler_for
 from processors import detectors
 from processors.configured_worker import ConfiguredWorker
 from processors.predictions import Prediction, PredictionStore
+from processors.signed_request import NoCredentials, sigv4_headers
 
 logger = logging.getLogger(__name__)
 CONFIG_DOCUMENT = "image_worker_config"
@@ -127,7 +128,11 @@ class ImageWorker(ConfiguredWorker[ImageWorkerConfig]):
         if not base:
             raise ResultsCallFailed("no results_url configured")
         url = f"{base}{'&' if '?' in base else '?'}{urllib.parse.urlencode({'predictionId': prediction_id})}"
-        request = urllib.request.Request(url, data=b"", method="POST")
+        try:  # POST /results is IAM-authorized: signed as this function's role
+            headers = sigv4_headers(url, "POST", b"", self.clients.dynamodb.meta.region_name)
+        except NoCredentials as exc:
+            raise ResultsCallFailed(str(exc)) from exc
+        request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.config.results_timeout_seconds) as response:
                 status = response.status

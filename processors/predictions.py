@@ -38,13 +38,19 @@ class Prediction:
         return cls(**known)
 
 
+# Predictions expire with the images they point at (the media bucket's 30-day lifecycle): the table's TTL.
+DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+
+
 class PredictionStore:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
         self._ddb = dynamodb
         self.table = table
+        self.ttl_seconds = ttl_seconds
 
     def put(self, prediction: Prediction) -> None:
-        self._ddb.put_item(TableName=self.table, Item=prediction.to_item())
+        item = {**prediction.to_item(), "expires_at": {"N": str(int(prediction.time) + self.ttl_seconds)}}
+        self._ddb.put_item(TableName=self.table, Item=item)
 
     def get(self, prediction_id: str) -> Prediction | None:
         item = self._ddb.get_item(

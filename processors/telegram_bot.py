@@ -347,6 +347,8 @@ class TelegramBot(Processor[TelegramBotConfig]):
     # ---- POST /results -------------------------------------------------------------------------
 
     def results(self, request: ApiRequest) -> dict[str, Any]:
+        if not request.caller_arn:  # the route is AWS_IAM: API Gateway passes only signed callers
+            return response(403, {"message": "Missing Authentication Token"})
         prediction_id = request.query.get("predictionId", "")
         config = self.config
         store = PredictionStore(self.clients.dynamodb, config.predictions_table)
@@ -366,7 +368,7 @@ class TelegramBot(Processor[TelegramBotConfig]):
             logger.error("prediction %s not delivered: %s", prediction_id, exc)
             return response(502, {"error": "delivery failed"})  # the image worker's task retries
         self.stats["predictions_delivered"] += 1
-        return response(200, {"delivered": True, "summary": text})
+        return response(200, {"delivered": True})  # the chat gets the summary, the caller does not
 
 
 lambda_handler = handler_for(TelegramBot)

@@ -31,7 +31,8 @@ class VideoWorkerConfig:
     max_megabytes: float = 200.0
     max_duration_seconds: int = 3600
     download_timeout_seconds: float = 600.0
-    link_expires_seconds: int = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
+    # Anyone holding the link can fetch the video until it expires: keep it short (the reply says how long).
+    link_expires_seconds: int = 3600
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
 
     def limits(self) -> Limits:
@@ -75,9 +76,21 @@ class VideoWorker(ConfiguredWorker[VideoWorkerConfig]):
             "get_object", Params={"Bucket": config.bucket, "Key": key}, ExpiresIn=config.link_expires_seconds
         )
         size_mb = video.size / (1024 * 1024)
-        self.telegram.send_message(chat_id, f"Your video is ready: {video.title} ({size_mb:.1f} MB)\n{link}")
+        valid_for = _duration(config.link_expires_seconds)
+        self.telegram.send_message(
+            chat_id, f"Your video is ready: {video.title} ({size_mb:.1f} MB)\nThe link works for {valid_for}:\n{link}"
+        )
         self.stats["videos_stored"] += 1
         return {"bucket": config.bucket, "key": key, "size": video.size}
+
+
+def _duration(seconds: int) -> str:
+    """``1 hour``, ``90 minutes``, ``2 days``: how long a link works, for the reply."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 lambda_handler = handler_for(VideoWorker)

@@ -36,8 +36,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganger.local.demo import ApiCallCounter, run_demo
-    from ganger.local.runtime import LocalOptions, LocalSystem, Progress
+    try:
+        from ganger.local.demo import ApiCallCounter, run_demo
+        from ganger.local.runtime import LocalOptions, LocalSystem, Progress
+    except ModuleNotFoundError as exc:  # moto and croniter come with the `local` extra
+        raise GangerError(
+            f"`ganger local` needs {exc.name}, which comes with the local extra: pip install -e '.[local]'"
+        ) from exc
 
     started = time.monotonic()
     for name, value, minimum in (("--tasks", args.tasks, 1), ("--concurrency", args.concurrency, 1)):

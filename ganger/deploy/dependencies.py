@@ -1,17 +1,21 @@
-"""Third-party packages for the function package, built for Lambda's Python with pip and cached.
+"""Third-party distributions for one package, installed for Lambda's Python with pip and cached.
 
-``pip install --target`` with ``--platform manylinux2014_x86_64 --only-binary=:all:`` fetches the
-wheels Lambda's Amazon Linux can load, whatever machine deploys. The result is cached by the
-requirements and the platform, so a second deploy costs nothing. boto3 and botocore are left out:
-the Lambda runtime has them.
+``pip install --target`` with ``--platform manylinux2014_x86_64 --only-binary=:all:`` fetches the wheels
+Lambda's Amazon Linux can load, whatever machine builds. Only the versions the lock pins are installed
+(the named distributions exactly, their dependencies through the lock as constraints), and the result
+is checked against the lock, so a build is the same on every machine. The cache entry is keyed by the
+lock's content, the distributions and the platform: a new lock is a new entry, never a stale one.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import logging
 import os
+import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -20,23 +24,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ganger.deploy.functions import PROVIDED_BY_LAMBDA
+from ganger.deploy.lock import Lock, LockError, Platform, canonical
+from ganger.deploy.package import can_compile_for
 from ganger.errors import GangerError
 
 logger = logging.getLogger(__name__)
-
-# What the Lambdas import at run time (setup.py's install_requires without boto3 and local mode's moto).
-LAMBDA_REQUIREMENTS: tuple[str, ...] = (
-    "aws-lambda-powertools>=3.0,<4",
-    "croniter>=2.0",
-    "python-telegram-bot>=21,<23",
-    "yt-dlp>=2024.1",
-    "opencv-python-headless>=4.8,<5",
-    "numpy>=1.26",
-    "tzdata",
-)
-# Shipped by the Lambda Python runtime; bundling them only makes the package bigger.
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
 DONE_MARKER = ".ganger-complete"
+# Never imported at run time, and big: numpy's own test suites are 18 MB of the image worker's package.
+TRIMMED = ("numpy/tests", "numpy/*/tests", "numpy/*/*/tests")
+_DIST_INFO = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+)\.dist-info$")
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
@@ -47,30 +44,33 @@ class DependencyError(GangerError):
 
 @dataclass(frozen=True)
 class DependencySpec:
-    """What to install and for which platform; its digest names the cache entry."""
+    """What to install (distribution names; versions come from the lock) and for which platform."""
 
-    requirements: tuple[str, ...] = LAMBDA_REQUIREMENTS
-    platform: str = "manylinux2014_x86_64"
-    python_version: str = "3.11"
-    implementation: str = "cp"
-    excluded: tuple[str, ...] = field(default=PROVIDED_BY_RUNTIME)
+    distributions: tuple[str, ...]
+    lock: Lock
+    platform: Platform = field(default_factory=Platform)
+    excluded: tuple[str, ...] = field(default=PROVIDED_BY_LAMBDA)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        key = {
+            "lock": self.lock.digest(),
+            "distributions": sorted(canonical(d) for d in self.distributions),
+            "platform": asdict(self.platform),
+            "excluded": sorted(self.excluded),
+            "layout": 2,  # byte code compiled in, test suites trimmed
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
-    def pip_command(self, target: Path) -> list[str]:
+    def pinned(self) -> list[str]:
+        self.lock.check_covers(self.distributions)
+        return [f"{canonical(d)}=={self.lock.pins[canonical(d)]}" for d in self.distributions]
+
+    def pip_command(self, target: Path, constraints: Path) -> list[str]:
         return [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--target", str(target), "--platform", self.platform, "--only-binary=:all:",
-            "--python-version", self.python_version, "--implementation", self.implementation,
-            *self.requirements,
+            "--target", str(target), *self.platform.pip_options(), "--constraint", str(constraints),
+            *self.pinned(),
         ]  # fmt: skip
-
-
-def read_requirements(path: Path) -> tuple[str, ...]:
-    """Requirement lines of a requirements file (comments and blank lines dropped)."""
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return tuple(line for line in lines if line)
 
 
 def default_cache_dir() -> Path:
@@ -83,7 +83,7 @@ def _run_pip(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 
 def install(spec: DependencySpec, cache_dir: Path | None = None, run: Runner = _run_pip) -> Path:
-    """The folder holding ``spec``'s packages, installed now unless the cache has them."""
+    """The folder holding ``spec``'s distributions, installed now unless the cache has them."""
     folder = (cache_dir or default_cache_dir()) / spec.digest()
     if (folder / DONE_MARKER).exists():
         logger.info("dependencies from the cache: %s", folder)
@@ -91,24 +91,70 @@ def install(spec: DependencySpec, cache_dir: Path | None = None, run: Runner = _
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="deps-", dir=folder.parent))
     try:
-        result = run(spec.pip_command(staging))
-        if result.returncode != 0:
-            tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-5:])
-            raise DependencyError(
-                f"pip could not install the Lambda dependencies for {spec.platform}: {tail}\n"
-                "Deploy with --code-only to ship ganger's code alone, or --requirements FILE to choose them."
+        if spec.distributions:
+            constraints = staging / ".ganger-constraints.txt"
+            constraints.write_text(spec.lock.text)
+            result = run(spec.pip_command(staging / "site", constraints))
+            if result.returncode != 0:
+                tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-5:])
+                raise DependencyError(
+                    f"pip could not install {', '.join(spec.distributions)} for {spec.platform.platform}: {tail}"
+                )
+        site = staging / "site"
+        site.mkdir(exist_ok=True)
+        _drop_excluded(site, spec.excluded)
+        _check_against_lock(site, spec.lock)
+        _drop_build_leftovers(site)
+        if can_compile_for(spec.platform.python_version):
+            compileall.compile_dir(
+                str(site), quiet=2, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
             )
-        _drop_excluded(staging, spec.excluded)
-        (staging / DONE_MARKER).write_text(json.dumps(asdict(spec)))
+        (site / DONE_MARKER).write_text(json.dumps({"distributions": spec.distributions, "lock": spec.lock.digest()}))
         shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
+        site.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
+def installed(folder: Path) -> dict[str, str]:
+    """Canonical name -> version of every distribution installed in ``folder``."""
+    found = {}
+    for path in folder.glob("*.dist-info"):
+        match = _DIST_INFO.match(path.name)
+        if match:
+            found[canonical(match.group("name"))] = match.group("version")
+    return found
+
+
+def _check_against_lock(folder: Path, lock: Lock) -> None:
+    drift = [
+        f"{name} {version} (lock: {lock.pins.get(name, 'not pinned')})"
+        for name, version in sorted(installed(folder).items())
+        if lock.pins.get(name) != version
+    ]
+    if drift:
+        raise LockError(
+            f"pip installed what the lock does not pin: {'; '.join(drift)}; run `ganger deploy --update-lock`"
+        )
+
+
 def _drop_excluded(folder: Path, excluded: tuple[str, ...]) -> None:
-    for path in folder.iterdir():
-        name = path.name.split("-")[0].lower()
-        if name in excluded:
+    """Remove distributions the Lambda runtime provides, with their dist-info."""
+    names = {canonical(e) for e in excluded}
+    for path in list(folder.iterdir()):
+        match = _DIST_INFO.match(path.name)
+        base = canonical(match.group("name")) if match else canonical(path.name.split(".")[0])
+        if base in names:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _drop_build_leftovers(folder: Path) -> None:
+    """Byte code, console scripts and test suites: Lambda compiles what it imports, and nothing runs
+    ``bin/`` or a distribution's own tests."""
+    for cache in list(folder.rglob("__pycache__")):
+        shutil.rmtree(cache, ignore_errors=True)
+    for pattern in TRIMMED:
+        for path in list(folder.glob(pattern)):
+            shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(folder / "bin", ignore_errors=True)

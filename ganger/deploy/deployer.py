@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ganger.deploy import artifacts
-from ganger.deploy.package import package_key
+from ganger.deploy.build import BuiltPackage
 from ganger.deploy.stacks import ChangeSetPlan, DeployError, StackSpec, discard, execute, outputs, plan
 
 Assignments = dict[str, dict[str, str]]  # template name ("" for every stack) -> parameter -> value
@@ -26,10 +26,12 @@ class DeployUi(Protocol):
 
 
 @dataclass(frozen=True)
-class Artifact:
+class Artifacts:
+    """Where the packages went: the bucket, each package's key by the template parameter that takes it."""
+
     bucket: str
-    key: str
-    uploaded: bool = False
+    keys: dict[str, str]
+    uploaded: tuple[str, ...] = ()
     bucket_created: bool = False
 
 
@@ -44,19 +46,24 @@ class StackResult:
     note: str = ""
 
 
-def publish(s3: Any, sts: Any, region: str, data: bytes, bucket: str | None, dry_run: bool = False) -> Artifact:
-    """Put the package in the artifacts bucket (made when it is the default one and missing)."""
-    key = package_key(data)
-    name = bucket or artifacts.default_bucket_name(artifacts.account_id(sts), region)
+def publish(
+    s3: Any, sts: Any, region: str, packages: Sequence[BuiltPackage], bucket: str | None, dry_run: bool = False
+) -> Artifacts:
+    """Put the packages in the artifacts bucket (made when it is the default one and missing); every call
+    on the bucket checks that this account owns it."""
+    owner = artifacts.account_id(sts)
+    name = bucket or artifacts.default_bucket_name(owner, region)
+    keys = {p.spec.code_parameter: p.key for p in packages}
     if dry_run:
-        return Artifact(name, key)
+        return Artifacts(name, keys)
     if bucket is None:
-        created = artifacts.ensure_bucket(s3, name, region)
-    elif not artifacts.bucket_exists(s3, name):
+        created = artifacts.ensure_bucket(s3, name, region, owner)
+    elif not artifacts.bucket_exists(s3, name, owner):
         raise DeployError("-", f"the artifacts bucket {name} does not exist (leave out --bucket to have one made)")
     else:
         created = False
-    return Artifact(name, key, artifacts.upload(s3, name, key, data), created)
+    uploaded = tuple(p.key for p in packages if artifacts.upload(s3, name, p.key, p.data, owner))
+    return Artifacts(name, keys, uploaded, created)
 
 
 def select(specs: Sequence[StackSpec], names: Sequence[str]) -> list[StackSpec]:

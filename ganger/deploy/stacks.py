@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,15 +70,23 @@ def load_template(path: Path) -> dict[str, Any]:
     return dict(_yaml.load(path.read_text(), Loader=_CfnLoader))
 
 
-def default_stacks(prefix: str = "ganger", code_bucket: str = "", code_key: str = "") -> list[StackSpec]:
-    """Every stack in yaml/, in dependency order: tables, essentials, then the rest alphabetically."""
+def default_stacks(
+    prefix: str = "ganger",
+    code_bucket: str = "",
+    code_keys: Mapping[str, str] | None = None,
+    region: str = "us-east-1",
+) -> list[StackSpec]:
+    """Every stack in yaml/, in dependency order: tables, essentials, then the rest alphabetically.
+    ``code_keys`` maps each template parameter that takes a package's S3 key (``OrchestratorCodeKey``)
+    to its key."""
     first = ["tables", "essentials"]
     names = first + sorted(p.stem for p in TEMPLATES.glob("*.yaml") if p.stem not in first)
     shared = {
         "CodeBucket": code_bucket,
-        "CodeKey": code_key,
+        **(code_keys or {}),
         "TablesStack": f"{prefix}-tables",
         "EssentialsStack": f"{prefix}-essentials",
+        "DispatcherRoleNames": ",".join(dispatcher_role_names(prefix, region)),
     }
     specs = []
     for name in names:
@@ -87,6 +95,16 @@ def default_stacks(prefix: str = "ganger", code_bucket: str = "", code_key: str 
         params = {k: v for k, v in shared.items() if k in declared and v}
         specs.append(StackSpec(f"{prefix}-{name}", template, params))
     return specs
+
+
+ESSENTIAL_ROLES = ("scheduler", "orchestrator", "worker-assistant", "scavenger")
+
+
+def dispatcher_role_names(prefix: str = "ganger", region: str = "us-east-1") -> list[str]:
+    """The essentials' IAM roles (essentials.yaml names them ``<stack>-<region>-<role>``; IAM names are
+    global). Each of them dispatches tasks, so every labourer stack grants them invoke or send on its own
+    functions or queue."""
+    return [f"{prefix}-essentials-{region}-{role}" for role in ESSENTIAL_ROLES]
 
 
 def _stack_status(cfn: Any, name: str) -> str | None:

@@ -21,6 +21,7 @@ from ganger.local.api_routes import (
     RouteTable,
     build_proxy_event,
     http_response_from_proxy,
+    iam_caller,
     internal_error,
     missing_route,
 )
@@ -107,6 +108,7 @@ class ApiFront:
                             resource_id=resource["id"],
                             stages=stages,
                             binary_media_types=tuple(api.get("binaryMediaTypes") or ()),
+                            authorization_type=str(doc.get("authorizationType") or "NONE"),
                         )
                     )
         return routes
@@ -135,8 +137,13 @@ class ApiFront:
                 match.route.integration_type,
             )
             return internal_error(500)
+        identity = None
+        if match.route.authorization_type == "AWS_IAM":
+            identity = iam_caller(request)
+            if identity is None:  # API Gateway's answer to an unsigned request on an IAM route
+                return missing_route()
         request_id = str(uuid.uuid4())
-        event = build_proxy_event(request, match, request_id=request_id, port=self._server.port)
+        event = build_proxy_event(request, match, request_id=request_id, port=self._server.port, identity=identity)
         response = self._invoke(function_arn, event)
         return HttpResponse(response.status, response.body, (*response.headers, ("x-amzn-RequestId", request_id)))
 

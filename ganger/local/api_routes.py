@@ -22,6 +22,7 @@ from ganger.local.http_server import HttpRequest, HttpResponse
 _LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>arn:[^/]+)/invocations$")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _MISSING_TOKEN = '{"message":"Missing Authentication Token"}'
+_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/")
 DEFAULT_STAGE = "local"
 
 
@@ -38,6 +39,7 @@ class Route:
     resource_id: str = ""
     stages: tuple[str, ...] = ()
     binary_media_types: tuple[str, ...] = ()
+    authorization_type: str = "NONE"
 
     @property
     def function_arn(self) -> str | None:
@@ -143,8 +145,24 @@ def _is_binary(content_type: str | None, body: bytes, binary_types: Sequence[str
     return False
 
 
+def iam_caller(request: HttpRequest, account: str = "123456789012") -> dict[str, str] | None:
+    """The identity API Gateway gives an AWS_IAM route's signed request; None when it is not signed.
+    Locally the signature's form is checked, not its value (moto's credentials are not secret)."""
+    found = _SIGV4.match(request.header("Authorization") or "")
+    if not found:
+        return None
+    key = found.group("key")
+    return {"accessKey": key, "caller": key, "userArn": f"arn:aws:iam::{account}:user/{key}"}
+
+
 def build_proxy_event(
-    request: HttpRequest, match: RouteMatch, *, request_id: str, port: int, now: float | None = None
+    request: HttpRequest,
+    match: RouteMatch,
+    *,
+    request_id: str,
+    port: int,
+    now: float | None = None,
+    identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The API Gateway (REST) Lambda proxy event for ``request``."""
     headers = _with_forwarding(request, port)
@@ -169,7 +187,7 @@ def build_proxy_event(
         "multiValueQueryStringParameters": query or None,
         "pathParameters": match.path_parameters or None,
         "stageVariables": None,
-        "requestContext": _request_context(request, match, request_id, epoch),
+        "requestContext": _request_context(request, match, request_id, epoch, identity or {}),
         "body": body,
         "isBase64Encoded": binary,
     }
@@ -184,7 +202,9 @@ def _with_forwarding(request: HttpRequest, port: int) -> list[tuple[str, str]]:
     return headers
 
 
-def _request_context(request: HttpRequest, match: RouteMatch, request_id: str, epoch: float) -> dict[str, Any]:
+def _request_context(
+    request: HttpRequest, match: RouteMatch, request_id: str, epoch: float, identity: dict[str, str]
+) -> dict[str, Any]:
     route = match.route
     return {
         "accountId": "123456789012",
@@ -200,7 +220,7 @@ def _request_context(request: HttpRequest, match: RouteMatch, request_id: str, e
         "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch)),
         "requestTimeEpoch": int(epoch * 1000),
         "domainName": request.header("Host") or "127.0.0.1",
-        "identity": {"sourceIp": request.client_ip, "userAgent": request.header("User-Agent")},
+        "identity": {"sourceIp": request.client_ip, "userAgent": request.header("User-Agent"), **identity},
     }
 
 

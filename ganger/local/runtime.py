@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from ganger.cli.target import LocalState, state_file
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, load_folder
+from ganger.deploy.functions import PACKAGES
 from ganger.deploy.package import build_code_zip, package_key
 from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specifications
 from ganger.documents import validate
@@ -42,6 +43,8 @@ from ganger.ops.context import Ops
 from ganger.ops.status import activity_counts
 
 logger = logging.getLogger(__name__)
+# moto has no AWS::ApiGateway::Account (API Gateway's account-wide log role); local mode keeps no access logs.
+LOCAL_PARAMETERS = {"processors": {"ApiGatewayLogRole": "false"}}
 ROOT = Path(__file__).resolve().parents[2]
 CODE_BUCKET = "ganger-local-code"
 BOT_SECRET = "ganger/telegram-bot"
@@ -174,8 +177,10 @@ class LocalSystem:
         s3.create_bucket(Bucket=CODE_BUCKET)
         s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=code)
         cfn = self.clients.get("cloudformation")
-        for spec in default_stacks("ganger", CODE_BUCKET, key):
-            change = plan(cfn, spec)
+        # Handlers run in this process; every function's Code points at the one code zip.
+        keys = {package.code_parameter: key for package in PACKAGES}
+        for spec in default_stacks("ganger", CODE_BUCKET, keys):
+            change = plan(cfn, spec, LOCAL_PARAMETERS.get(spec.template.stem))
             if change is None:
                 continue
             execute(cfn, change, progress=lambda line: logger.info("%s", line))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from urllib.parse import parse_qs
 
@@ -55,6 +56,25 @@ def test_registers_the_url_with_the_secret_the_lambda_checks(
     assert json.loads(parse_qs(request.decode())["allowed_updates"][0]) == ["message"]
     assert "webhook set: https://example.test/prod/webhook" in out
     assert TOKEN not in out
+
+
+def test_the_token_reaches_no_output_even_at_debug(
+    aws: EmbeddedAws, telegram: RecordingTelegram, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ganger -vv bot set-webhook` logs botocore's response bodies and python-telegram-bot's Bot API URL."""
+    secret = json.dumps({"token": TOKEN, "webhook_secret": "s3cr3t-value-of-the-webhook"})
+    aws.client("secretsmanager").create_secret(Name="ganger/telegram-bot", SecretString=secret)
+    caplog.set_level(logging.DEBUG)
+
+    assert main(["-vv", "bot", "set-webhook", "--endpoint-url", aws.endpoint_url, "--telegram-url",
+                 telegram.base_url, "https://example.test/prod/webhook"]) == 0  # fmt: skip
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)  # the records of this call
+    out, err = capsys.readouterr()
+    assert "GetSecretValue" in logged and "setWebhook" in logged  # the calls that could leak were logged
+    for text in (logged, out, err):
+        assert TOKEN.split(":")[1] not in text
+        assert "s3cr3t-value-of-the-webhook" not in text
 
 
 def test_the_secret_from_a_json_secret_is_used(aws: EmbeddedAws, telegram: RecordingTelegram) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from examples import sosw_protocol_worker
 from ganger.cli.main import main
+from ganger.deploy.functions import PACKAGES
 from ganger.deploy.stacks import TEMPLATES
 from ganger.local.lambda_endpoint import LocalLambdaEndpoint
 from ganger.local.moto_server import EmbeddedAws
@@ -108,9 +109,9 @@ def test_the_default_artifacts_bucket_is_made_and_holds_the_package(
     assert deploy(aws, "--yes", "--stack", "tables") == 0
 
     listed = aws.client("s3").list_objects_v2(Bucket="ganger-artifacts-123456789012-us-east-1")
-    keys = [o["Key"] for o in listed["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith("ganger/code-")
-    assert f"s3://ganger-artifacts-123456789012-us-east-1/{keys[0]}" in capsys.readouterr().out
+    keys = sorted(o["Key"].rsplit("-", 1)[0] for o in listed["Contents"])
+    assert keys == sorted(f"ganger/{spec.name}" for spec in PACKAGES)  # one package per function
+    assert "s3://ganger-artifacts-123456789012-us-east-1/ (12 uploaded" in capsys.readouterr().out
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_executed(

@@ -55,6 +55,7 @@ def deploy_fleet_stack(region: str = "us-east-1") -> None:
     parameters = {
         "CodeBucket": "ganger-code",
         "CodeKey": "ganger.zip",
+        "MetricsCodeKey": "ganger.zip",
         "FleetName": FLEET,
         "MaxSize": str(MAX_SIZE),
         "QueueVisibilitySeconds": str(SETTINGS["visibility_timeout_seconds"]),

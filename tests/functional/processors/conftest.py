@@ -106,7 +106,11 @@ def deploy_processors(region: str = "us-east-1") -> None:
         Capabilities=["CAPABILITY_IAM"],
         Parameters=[
             {"ParameterKey": "CodeBucket", "ParameterValue": "ganger-code"},
-            {"ParameterKey": "CodeKey", "ParameterValue": "ganger.zip"},
+            {"ParameterKey": "ApiGatewayLogRole", "ParameterValue": "false"},  # moto has no ApiGateway::Account
+            *(
+                {"ParameterKey": f"{function}CodeKey", "ParameterValue": "ganger.zip"}
+                for function in ("TelegramBot", "VideoWorker", "ImageWorker", "DevboxWorker", "Feedings")
+            ),
         ],
     )
     cloudformation.get_waiter("stack_create_complete").wait(StackName="ganger-processors", WaiterConfig={"Delay": 0.1})

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
 from ganger.local.telegram_updates import UpdateBuilder
+from processors import telegram_bot
 from processors.demo import DATA_DIR
 from processors.detectors import decode
+from processors.signed_request import sigv4_headers
 from tests.functional.processors.conftest import USER, Bot
 
 DATA = DATA_DIR  # ../shared/data beside the checkout
@@ -31,6 +38,7 @@ def test_a_photo_becomes_a_prediction_and_an_annotated_image(bot: Bot) -> None:
     assert len(people) >= 1
     assert set(people[0]) == {"class", "cx", "cy", "width", "height", "score"}
     assert row["delivered_at"] > 0
+    assert row["expires_at"] == int(row["time"]) + 30 * 24 * 3600  # the table's TTL removes it with its images
 
     accepted, summary, annotated = bot.sent_to(USER)
     assert accepted.text == "Photo received. Looking for people in it..."
@@ -39,17 +47,39 @@ def test_a_photo_becomes_a_prediction_and_an_annotated_image(bot: Bot) -> None:
     assert decode(annotated.media).shape == (576, 768, 3)
 
 
-def test_results_are_delivered_once(bot: Bot) -> None:
-    from processors.demo import post_update
+def _post_results(url: str, signed: bool) -> tuple[int, dict[str, Any]]:
+    headers = sigv4_headers(url, "POST", b"", "us-east-1") if signed else {}
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
 
+
+def test_results_are_delivered_once_and_only_to_a_signed_caller(bot: Bot) -> None:
     photo = (DATA / "messi5.jpg").read_bytes()
     update = UpdateBuilder().photo([bot.telegram.add_photo(photo, width=548, height=342)], chat_id=USER)
     bot.send(update)
     bot.settle()
     sent = len(bot.telegram.sent)
     prediction_id = f"{USER}-{update['message']['message_id']}"
-    again = post_update(f"{bot.results_url}?predictionId={prediction_id}", None, {})
-    missing = post_update(f"{bot.results_url}?predictionId=nope", None, {})
+    url = f"{bot.results_url}?predictionId={prediction_id}"
+
+    unsigned = _post_results(url, signed=False)
+    again = _post_results(url, signed=True)
+    missing = _post_results(f"{bot.results_url}?predictionId=nope", signed=True)
+
+    assert unsigned == (403, {"message": "Missing Authentication Token"})  # POST /results is AWS_IAM
     assert again == (200, {"delivered": False, "reason": "already delivered"})
     assert missing[0] == 404
     assert len(bot.telegram.sent) == sent
+
+
+def test_an_unsigned_results_call_reaching_the_bot_is_refused_and_reveals_nothing(bot: Bot) -> None:
+    """Defence in depth: the bot itself answers /results only for an IAM caller (API Gateway's identity)."""
+    event = {"httpMethod": "POST", "resource": "/results", "path": "/prod/results",
+             "queryStringParameters": {"predictionId": f"{USER}-1"}, "requestContext": {"identity": {}}}  # fmt: skip
+    answer = telegram_bot.lambda_handler(event, None)
+
+    assert answer["statusCode"] == 403 and "summary" not in answer["body"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 
 import pytest
@@ -31,9 +32,13 @@ def test_a_link_becomes_a_video_in_s3_and_a_link_in_the_chat(bot: Bot, caplog: p
     stored = bot.system.clients.get("s3").get_object(Bucket="ganger-media", Key=key)["Body"].read()
     assert stored == (DATA / "clip.mp4").read_bytes()
     assert ready.startswith("Your video is ready: clip (0.2 MB)")
+    assert ready.splitlines()[1] == "The link works for 1 hour:"
     link = urllib.parse.urlsplit(ready.splitlines()[-1])
     assert link.path.endswith(key) or urllib.parse.unquote(link.path).endswith(key)
     assert "Signature" in link.query or "X-Amz-Signature" in link.query
+    query = urllib.parse.parse_qs(link.query)  # SigV4 says how long, SigV2 until when
+    lifetime = int(query["X-Amz-Expires"][0]) if "X-Amz-Expires" in query else int(query["Expires"][0]) - time.time()
+    assert 3500 < lifetime <= 3600
     assert "HTTP Request: POST" in caplog.text  # httpx did log its requests...
     assert TOKEN.split(":")[1] not in caplog.text  # ...without the token
 

@@ -152,3 +152,23 @@ def test_malformed_proxy_response_is_502(payload: object) -> None:
 
     assert response.status == 502
     assert json.loads(response.body) == {"message": "Internal server error"}
+
+
+def test_an_iam_route_sees_the_signer_of_a_signed_request_and_nothing_of_an_unsigned_one() -> None:
+    from ganger.local.api_routes import iam_caller
+
+    signed = HttpRequest("POST", "/prod/results", (("Authorization", SIGNED),), b"")
+    unsigned = HttpRequest("POST", "/prod/results", (), b"")
+
+    assert iam_caller(signed) == {
+        "accessKey": "testing",
+        "caller": "testing",
+        "userArn": "arn:aws:iam::123456789012:user/testing",
+    }
+    assert iam_caller(unsigned) is None
+
+
+SIGNED = (
+    "AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/execute-api/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0123abcd"
+)

@@ -94,7 +94,7 @@ def closure(root: Path, module: str, forbidden: tuple[str, ...] = ()) -> ImportC
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
         skipped = _type_checking_only(source)
         for name, eager in _imported(current, source):
-            if name in skipped:
+            if any(name == s or name.startswith(f"{s}.") for s in skipped):
                 continue
             top = name.split(".")[0]
             if top in FIRST_PARTY:

@@ -108,7 +108,7 @@ def test_an_essential_holds_its_handler_closure_and_nothing_of_local_mode_the_cl
     built = build.build_one(find("sosw_orchestrator"), LOCK, lambda spec: tmp_path / "deps")
 
     names = _names(built.data)
-    assert "essentials/orchestrator.py" in names and "ganger/tasks.py" in names
+    assert "essentials/orchestrator.py" in names and "ganger/tasks/changes.py" in names
     assert not [n for n in names if n.startswith(("ganger/local/", "ganger/cli/", "ganger/deploy/", "processors/"))]
     assert "essentials/scheduler.py" not in names
 

@@ -1,0 +1,36 @@
+"""What every part of the task store shares: the client, the tables, the sleep between retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ganger.slots import SlotCounter
+from ganger.tasks.records import TableNames
+
+logger = logging.getLogger("ganger.tasks")
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class StoreBase:
+    """The injected DynamoDB client and settings; no I/O here."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        tables: TableNames | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        page_size: int = 100,
+    ) -> None:
+        self._ddb = dynamodb
+        self.tables = tables or TableNames.from_env()
+        self._sleep = sleep
+        self.page_size = page_size
+        self.slots = SlotCounter(dynamodb, self.tables.tasks)

@@ -1,0 +1,294 @@
+"""Every change of a task's state: claim (taking slots), release, close and retry (giving a slot back or
+handing it to the next task), requeue, redrive, late reports. Each is one conditional write or transaction."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ganger.tasks.base import error_code, logger
+from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, STATUS_DEAD, Task
+from ganger.tasks.transactions import Op, Transactions, TransactOutcome
+
+
+class Ended(enum.Enum):
+    """How an attempt's end went."""
+
+    DONE = "done"  # ended; its slot given back
+    HANDED_OFF = "handed_off"  # ended; its slot passed to the next queued task, claimed in the same transaction
+    NOT_OWNED = "not_owned"  # the attempt no longer owns the task (late or repeated): nothing changed
+    NEXT_TAKEN = "next_taken"  # the hand-off's task was taken (or the cap dropped): nothing changed
+
+    @property
+    def ended(self) -> bool:
+        return self in (Ended.DONE, Ended.HANDED_OFF)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A queued task to take an ending attempt's slot: claimed in the same transaction that ends the attempt."""
+
+    task: Task
+    token: str
+    now: float
+    invoked_greenfield: int
+
+    @property
+    def claimed(self) -> Task:
+        return StateChanges.claimed(self.task, self.token, self.now, self.invoked_greenfield)
+
+
+class StateChanges(Transactions):
+    def claim_item(self, task: Task, token: str, now: float, invoked_greenfield: int) -> dict[str, Any]:
+        """The transaction item that claims one queued task: only if it is still at the same queue position."""
+        return {
+            "Update": {
+                "TableName": self.tables.tasks,
+                "Key": {"task_id": {"S": task.task_id}},
+                "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now "
+                "ADD attempts :one",
+                "ConditionExpression": "greenfield = :old",
+                "ExpressionAttributeValues": {
+                    ":inv": {"N": str(invoked_greenfield)},
+                    ":tok": {"S": token},
+                    ":now": {"N": str(int(now))},
+                    ":one": {"N": "1"},
+                    ":old": {"N": str(task.greenfield)},
+                },
+            }
+        }
+
+    @staticmethod
+    def claimed(task: Task, token: str, now: float, invoked_greenfield: int) -> Task:
+        """The task as a successful claim leaves it."""
+        return replace(
+            task, attempts=task.attempts + 1, invocation_token=token, invoked_at=int(now), greenfield=invoked_greenfield
+        )
+
+    def claim(self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int) -> list[Task]:
+        """Claim queued tasks of one labourer, each taking one of its free slots: attempts + 1, a fresh token,
+        greenfield = invoked; only while the task is still at the same queue position and the labourer has the
+        slots. Transactions of up to 99 tasks plus the slot counter (1 call each); a task taken by someone
+        else is skipped, and when the slots run short only as many as are free are claimed."""
+        pending = [
+            (t, self.claimed(t, tok, now, invoked_greenfield), self.claim_item(t, tok, now, invoked_greenfield))
+            for t, tok in zip(tasks, tokens, strict=True)
+        ]
+        done: list[Task] = []
+        while pending:
+            batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
+            batch, short = self._claim_batch(batch)
+            done.extend(claimed for _, claimed, _ in batch)
+            if short:
+                break
+        return done
+
+    def _claim_batch(self, batch: list[tuple[Task, Task, dict[str, Any]]]) -> tuple[list[Any], bool]:
+        """Claim one batch; returns what was claimed and whether the labourer ran out of free slots."""
+        labourer_id = batch[0][0].labourer_id
+        delay = 0.05
+        for _ in range(8):
+            if not batch:
+                return [], False
+            codes = self.transact_items([item for _, _, item in batch] + [self.slots.take(labourer_id, len(batch))])
+            if codes is None:
+                return batch, False
+            if codes[-1] == "ConditionalCheckFailed":  # fewer free slots than this batch: claim what is free
+                slots = self.slots.read(labourer_id)
+                free = slots.free if slots is not None else 0
+                if free <= 0:
+                    return [], True
+                batch = batch[:free]
+                continue
+            lost = {i for i, code in enumerate(codes[:-1]) if code == "ConditionalCheckFailed"}
+            batch = [entry for i, entry in enumerate(batch) if i not in lost]
+            if not lost:  # a conflict with a concurrent transaction: try again
+                self._sleep(delay)
+                delay = min(delay * 2, 1.0)
+        logger.warning("gave up claiming %d tasks of %s after repeated conflicts", len(batch), labourer_id)
+        return [], False
+
+    def release(self, task: Task, position: int) -> bool:
+        """Return a claimed task that was never delivered to the front of the queue, undoing its attempt and
+        giving its slot back (one transaction)."""
+        update = {
+            "Update": {
+                "TableName": self.tables.tasks,
+                "Key": {"task_id": {"S": task.task_id}},
+                "UpdateExpression": "SET greenfield = :pos ADD attempts :minus REMOVE invocation_token, invoked_at",
+                "ConditionExpression": "invocation_token = :tok",
+                "ExpressionAttributeValues": {
+                    ":pos": {"N": str(position)},
+                    ":minus": {"N": "-1"},
+                    ":tok": {"S": task.invocation_token or ""},
+                },
+            }
+        }
+        return bool(self.transact([Op(task.task_id, (update, self.slots.give(task.labourer_id)))]).done)
+
+    def _owned_condition(self, task: Task, token: str | None) -> tuple[str, dict[str, Any]]:
+        """The condition that the reporting attempt still owns the task (and, with a token, that the
+        report's snapshot of the task is the stored one)."""
+        if token is not None:
+            return "invocation_token = :tok AND attempts = :a AND labourer_id = :l", {
+                ":tok": {"S": token},
+                ":a": {"N": str(task.attempts)},
+                ":l": {"S": task.labourer_id},
+            }
+        return "greenfield = :gf AND attempts = :a", {
+            ":gf": {"N": str(task.greenfield)},
+            ":a": {"N": str(task.attempts)},
+        }
+
+    def _delete_owned(self, task: Task, token: str | None) -> dict[str, Any]:
+        condition, values = self._owned_condition(task, token)
+        return {
+            "Delete": {
+                "TableName": self.tables.tasks,
+                "Key": {"task_id": {"S": task.task_id}},
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _put_closed(self, task: Task) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.tables.closed,
+                "Item": task.to_item(),
+                "ConditionExpression": "attribute_not_exists(task_id)",
+            }
+        }
+
+    def close(self, task: Task, token: str | None, status: str, now: float, handoff: Handoff | None = None) -> Ended:
+        """Archive the reporting attempt's task to the closed table in one transaction (1 call), giving its slot
+        back, or with ``handoff`` passing the slot to a queued task claimed in the same transaction.
+
+        NOT_OWNED when the attempt no longer owns it (a late or repeated report): nothing changes.
+        """
+        status_key = f"{task.labourer_id}_{status}"
+        closed = replace(
+            task,
+            closed_at=int(now),
+            completed_at=int(now) if status == STATUS_COMPLETED else task.completed_at,
+            extra={**task.extra, "labourer_id_task_status": status_key},
+        )
+        return self._end(task, (self._delete_owned(task, token), self._put_closed(closed)), handoff)
+
+    def to_retry(
+        self, task: Task, token: str | None, desired_launch_time: int, reason: str, handoff: Handoff | None = None
+    ) -> Ended:
+        """Move the reporting (or expired) attempt's task to the retry table in one transaction, its slot given
+        back or handed off as in ``close``."""
+        retry = replace(
+            task,
+            desired_launch_time=desired_launch_time,
+            failure_reason=reason,
+            invocation_token=None,
+            invoked_at=None,
+        )
+        put = {
+            "Put": {
+                "TableName": self.tables.retry,
+                "Item": retry.to_item(),
+                "ConditionExpression": "attribute_not_exists(task_id)",
+            }
+        }
+        return self._end(task, (self._delete_owned(task, token), put), handoff)
+
+    def _end(self, task: Task, ending: tuple[dict[str, Any], ...], handoff: Handoff | None) -> Ended:
+        """End an invoked attempt: the ending items plus the slot's fate, in one transaction."""
+        if handoff is None:
+            codes = self.transact_items([*ending, self.slots.give(task.labourer_id)])
+            return Ended.DONE if codes is None else Ended.NOT_OWNED
+        next_task = handoff.task
+        claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield)
+        codes = self.transact_items([*ending, claim, self.slots.within_cap(task.labourer_id)])
+        if codes is None:
+            return Ended.HANDED_OFF
+        if any(code == "ConditionalCheckFailed" for code in codes[: len(ending)]):
+            return Ended.NOT_OWNED
+        return Ended.NEXT_TAKEN
+
+    def requeue(self, retries: Sequence[Task], positions: Sequence[int]) -> TransactOutcome:
+        """Due retries back to the queue at the given (front) positions: delete + put, 50 per transaction."""
+        ops = []
+        for task, position in zip(retries, positions, strict=True):
+            queued = replace(task, greenfield=position, desired_launch_time=None)
+            ops.append(
+                Op(
+                    task.task_id,
+                    (
+                        {
+                            "Delete": {
+                                "TableName": self.tables.retry,
+                                "Key": {"labourer_id": {"S": task.labourer_id}, "task_id": {"S": task.task_id}},
+                                "ConditionExpression": "desired_launch_time = :d",
+                                "ExpressionAttributeValues": {":d": {"N": str(task.desired_launch_time)}},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.tables.tasks,
+                                "Item": queued.to_item(),
+                                "ConditionExpression": "attribute_not_exists(task_id)",
+                            }
+                        },
+                    ),
+                )
+            )
+        return self.transact(ops)
+
+    def redrive(self, dead: Sequence[Task], positions: Sequence[int]) -> TransactOutcome:
+        """Dead tasks back to the queue with fresh attempts: delete from closed + put queued."""
+        ops = []
+        for task, position in zip(dead, positions, strict=True):
+            extra = {k: v for k, v in task.extra.items() if k != "labourer_id_task_status"}
+            queued = replace(
+                task, greenfield=position, attempts=0, closed_at=None, invocation_token=None,
+                invoked_at=None, failure_reason=None, extra={**extra, "redriven_at": task.closed_at},
+            )  # fmt: skip
+            ops.append(
+                Op(
+                    task.task_id,
+                    (
+                        {
+                            "Delete": {
+                                "TableName": self.tables.closed,
+                                "Key": {"task_id": {"S": task.task_id}},
+                                "ConditionExpression": "labourer_id_task_status = :s",
+                                "ExpressionAttributeValues": {":s": {"S": f"{task.labourer_id}_{STATUS_DEAD}"}},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.tables.tasks,
+                                "Item": queued.to_item(),
+                                "ConditionExpression": "attribute_not_exists(task_id)",
+                            }
+                        },
+                    ),
+                )
+            )
+        return self.transact(ops)
+
+    def record_late_report(self, task_id: str, action: str, live: bool) -> bool:
+        """Count a late or repeated report on the task's live row (carried into the archive) or, when it
+        is already closed, on the closed row. A conditional update: it never creates a row."""
+        try:
+            self._ddb.update_item(
+                TableName=self.tables.tasks if live else self.tables.closed,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="ADD late_reports :one SET last_late_report = :a",
+                ConditionExpression="attribute_exists(labourer_id)",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":a": {"S": action}},
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise

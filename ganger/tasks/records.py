@@ -1,0 +1,143 @@
+"""Task records: the row of a task, its attribute conversion, the tables' names and the state constants.
+
+Greenfield encodes a task's state on one GSI, as in sosw: queued tasks have a greenfield below now
+(their queue position, from a per-labourer counter), an invoked task has ``invoked_at + one year``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from ganger import constants
+
+QUEUE_BASE = 1_000_000_000  # positions count up (tail) and down (front) from here; always below now
+MARKER_PREFIX = "_ganger_"
+STATUS_COMPLETED = "1"
+STATUS_DEAD = "0"
+GREENFIELD_INDEX = "sosw_tasks_greenfield"
+RETRY_INDEX = "labourer_id_greenfield"
+CLOSED_INDEX = "labourer_task_status_with_time"
+MAX_TRANSACTION_ITEMS = 100
+MAX_BATCH_WRITE = 25
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_CORE_FIELDS = (
+    "task_id", "labourer_id", "created_at", "greenfield", "attempts", "payload", "job_id",
+    "invocation_token", "invoked_at", "desired_launch_time", "completed_at", "closed_at",
+    "failure_reason",
+)  # fmt: skip
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    """A DynamoDB attribute value; floats become Decimals (DynamoDB has no float)."""
+    return _serializer.serialize(_decimalize(value))
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    """A plain Python value; integral numbers become int, others float."""
+    return _undecimalize(_deserializer.deserialize(attr))
+
+
+def _decimalize(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimalize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decimalize(v) for v in value]
+    return value
+
+
+def _undecimalize(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _undecimalize(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_undecimalize(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task row. ``extra`` holds any other attribute (``stat_*``, ``result_*``, sosw's own fields)."""
+
+    task_id: str
+    labourer_id: str
+    created_at: int
+    greenfield: int
+    attempts: int = 0
+    payload: str = "{}"
+    job_id: str = ""
+    invocation_token: str | None = None
+    invoked_at: int | None = None
+    desired_launch_time: int | None = None
+    completed_at: int | None = None
+    closed_at: int | None = None
+    failure_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Task:
+        plain = {k: from_attr(v) for k, v in item.items()}
+        core = {k: plain.pop(k) for k in _CORE_FIELDS if k in plain}
+        if not isinstance(core.get("payload", "{}"), str):
+            core["payload"] = json.dumps(core["payload"])
+        return cls(**core, extra=plain)
+
+    def to_item(self) -> dict[str, Any]:
+        plain: dict[str, Any] = {k: v for k, v in self.extra.items()}
+        for name in _CORE_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                plain[name] = value
+        return {k: to_attr(v) for k, v in plain.items()}
+
+    @property
+    def payload_dict(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.payload or "{}")
+        except json.JSONDecodeError:
+            return {"payload": self.payload}
+        return value if isinstance(value, dict) else {"payload": value}
+
+    def is_queued(self, now: float) -> bool:
+        return self.greenfield < now
+
+    def event(self) -> dict[str, Any]:
+        """What the worker receives: sosw's flattened payload plus the task's fields and ganger's token."""
+        event = dict(self.payload_dict)
+        event.update(
+            task_id=self.task_id,
+            labourer_id=self.labourer_id,
+            created_at=self.created_at,
+            greenfield=self.greenfield,
+            attempts=self.attempts,
+        )
+        if self.job_id:
+            event["job_id"] = self.job_id
+        if self.invocation_token:
+            event["invocation_token"] = self.invocation_token
+        return event
+
+
+@dataclass(frozen=True)
+class TableNames:
+    tasks: str = constants.DEFAULT_TASKS_TABLE
+    retry: str = constants.DEFAULT_RETRY_TABLE
+    closed: str = constants.DEFAULT_CLOSED_TABLE
+
+    @classmethod
+    def from_env(cls) -> TableNames:
+        return cls(
+            tasks=constants.getenv(constants.ENV_TASKS_TABLE) or constants.DEFAULT_TASKS_TABLE,
+            retry=constants.getenv(constants.ENV_RETRY_TABLE) or constants.DEFAULT_RETRY_TABLE,
+            closed=constants.getenv(constants.ENV_CLOSED_TABLE) or constants.DEFAULT_CLOSED_TABLE,
+        )

@@ -24,7 +24,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ganger.cli.target import LocalState, state_file
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, load_folder
 from ganger.deploy.functions import PACKAGES
@@ -37,6 +36,7 @@ from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LocalLambdaEndpoint
 from ganger.local.moto_server import EmbeddedAws
 from ganger.local.moto_speed import fast_transactions
+from ganger.local.state import LocalState, state_file
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
 from ganger.ops.context import Ops

@@ -170,6 +170,6 @@ def dispatch_usd_per_million(results: dict[str, Any]) -> float | None:
     run = results.get("modes", {}).get("event", {}).get("throughput")
     if not run or "units" not in run:
         return None
-    return report(UnitProfile(int(run["tasks"]), run["units"], "this run"))["systems"]["ganger"][
-        "usd_per_million_tasks"
-    ]
+    return float(
+        report(UnitProfile(int(run["tasks"]), run["units"], "this run"))["systems"]["ganger"]["usd_per_million_tasks"]
+    )

@@ -48,7 +48,7 @@ class StackSpec:
         return set((load_template(self.template).get("Parameters") or {}).keys())
 
 
-class _CfnLoader(_yaml.SafeLoader):
+class _CfnLoader(_yaml.SafeLoader):  # type: ignore[misc,unused-ignore]  # untyped under --strict
     """Reads CloudFormation YAML: short-form intrinsics (!Ref, !Sub, ...) become plain mappings."""
 
 

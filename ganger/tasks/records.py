@@ -37,7 +37,8 @@ _CORE_FIELDS = (
 
 def to_attr(value: Any) -> dict[str, Any]:
     """A DynamoDB attribute value; floats become Decimals (DynamoDB has no float)."""
-    return _serializer.serialize(_decimalize(value))
+    serialized: dict[str, Any] = _serializer.serialize(_decimalize(value))
+    return serialized
 
 
 def from_attr(attr: dict[str, Any]) -> Any:

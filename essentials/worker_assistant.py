@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import audit, constants
 from ganger.documents import WorkerAssistantConfig
@@ -183,7 +184,12 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
             return end(None)
-        for handoff in self.starter.handoff(labourer, now)[:MAX_HANDOFF_TRIES]:
+        try:
+            candidates = self.starter.handoff(labourer, now)[:MAX_HANDOFF_TRIES]
+        except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off
+            logger.warning("labourer %s: no hand-off, the queue could not be read: %s", labourer.id, exc)
+            candidates = []
+        for handoff in candidates:
             outcome = end(handoff)
             if outcome is Ended.HANDED_OFF:
                 started = self.starter.deliver(labourer, [handoff.claimed])

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import constants, schema
 from ganger.clients import AwsClients
@@ -139,12 +140,18 @@ class Processor(Generic[C]):
     def start_queued(self, labourer: Labourer, now: float, limit: int | None = None) -> Started:
         """Event-driven dispatch: start the labourer's queued tasks in its free slots now. A labourer whose slot
         counter has no cap yet is left to the Orchestrator, nudged once per run; a "tick" labourer waits for
-        the minute rule."""
+        the minute rule. Best effort: when AWS fails here the tasks stay queued for the next start or tick, and
+        the work that called this (a job written, a report stored) is not undone."""
         if labourer.dispatch != "event":
             return Started()
-        started = self.starter.fill(labourer, now, limit)
-        if started is None:
-            self.nudge_orchestrator(labourer.id)
+        try:
+            started = self.starter.fill(labourer, now, limit)
+            if started is None:
+                self.nudge_orchestrator(labourer.id)
+                return Started()
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("labourer %s: could not start queued tasks now (%s); the minute tick will", labourer.id, exc)
+            self.stats["start_errors"] += 1
             return Started()
         self.stats["started"] += started.dispatched
         return started

@@ -171,3 +171,22 @@ def test_expired_attempts_free_their_slots_for_queued_tasks(
     started = [e["task_id"] for e in worker.held]
     assert len(started) == 2 and not set(started) & {e["task_id"] for e in lost}
     assert slots(system) == (2, 0)
+
+
+def test_a_failed_start_leaves_the_job_scheduled_for_the_tick(system: InProcessSystem, worker: Running) -> None:
+    from botocore.exceptions import ClientError
+
+    system.set_labourers(labourers(cap=5))
+    system.schedule(job(1, "warm"))  # the labourer's counter exists
+    scheduler = system.essentials["sosw_scheduler"]
+
+    def throttled(labourer_id: str) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+
+    scheduler.store.slots.read = throttled  # type: ignore[method-assign]
+    result = system.schedule(job(3, "throttled"))
+    assert result["tasks_created"] == 3, "the job is written although its tasks could not start at once"
+    assert len(worker.held) == 1
+    del scheduler.store.slots.read
+    system.tick()
+    assert len(worker.held) == 4, "the minute tick started them"

@@ -481,6 +481,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     from benchmarks.harness import Clock, InProcessSystem
     from essentials.orchestrator import Orchestrator
     from essentials.scavenger import Scavenger
+    from ganger.local.moto_index import fast_queries
     from ganger.local.moto_speed import fast_transactions
 
     started = time.perf_counter()
@@ -490,7 +491,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
                 "cooldown": settings.cooldown, "max_attempts": settings.max_attempts,
                 "retry": {"base_seconds": 5, "factor": 2, "cap_seconds": 120}}  # fmt: skip
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    with _environment(env), mock_aws(), fast_transactions():
+    with _environment(env), mock_aws(), fast_transactions(), fast_queries():
         system = InProcessSystem(clock=clock)
         faults = ApiFaults(
             settings.api_fault_rate, random.Random(settings.seed + 1), lost_response_share=settings.lost_response_share

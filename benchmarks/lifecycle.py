@@ -38,6 +38,7 @@ from benchmarks.workload import (
     stdout_to_stderr,
     verify_all_closed,
 )
+from ganger.local.moto_index import fast_queries
 from ganger.local.moto_speed import fast_transactions
 
 BUDGET_CALLS_PER_TASK = 4.1
@@ -158,7 +159,7 @@ def run_ganger(
     if trace_memory:
         tracemalloc.start()
     started = time.perf_counter()
-    with mock_aws(), fast_transactions():
+    with mock_aws(), fast_transactions(), fast_queries():
         sosw_protocol_worker._lambda = None  # its cached client may belong to an earlier mock
         clock = Clock(time.time())
         # The essentials' config cache (30 s TTL) ages with the simulated clock, as on AWS: with one-minute

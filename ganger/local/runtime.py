@@ -36,6 +36,7 @@ from ganger.local.api_front import ApiFront
 from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LocalLambdaEndpoint
 from ganger.local.moto_server import EmbeddedAws
+from ganger.local.moto_index import fast_queries
 from ganger.local.moto_speed import fast_transactions
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
@@ -137,9 +138,11 @@ class LocalSystem:
         os.environ[name] = value
 
     def _start_aws(self) -> None:
-        # moto copies whole tables on every TransactWriteItems; this keeps its answers, not its cost.
+        # moto copies whole tables on every TransactWriteItems and sorts a whole table for every Query;
+        # these keep its answers, not its cost.
         speed = contextlib.ExitStack()
         speed.enter_context(fast_transactions())
+        speed.enter_context(fast_queries())
         self._stops.append(speed.close)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()

@@ -17,6 +17,7 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer
 
+import ganger.local.moto_cfn  # noqa: F401  (moto's CloudFormation learns AWS::Lambda::EventInvokeConfig)
 from ganger.constants import DEFAULT_REGION
 from ganger.local.http_server import LOOPBACK, ConnectionTrackingMixin
 

@@ -130,6 +130,7 @@ def _lifecycle_subprocess(tasks: int, timeout: float, emulator: str = "inprocess
         "peak_rss_mb": report["peak_rss_mb"],
         "emulator": report.get("emulator", {}),
         "wall_seconds": report["seconds"]["run_including_setup_and_checks"],
+        "cpu_seconds": report.get("cpu_seconds"),
     }
 
 

@@ -161,7 +161,7 @@ def run_ganger(
     progress = Progress()
     if trace_memory:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     emulated: dict[str, Any] = {}
     with _embedded_aws(emulator, emulated):
         sosw_protocol_worker._lambda = None  # its cached client may belong to an earlier mock
@@ -197,11 +197,14 @@ def run_ganger(
                 verified = verify_all_closed(system, tasks, LifecycleError, "")
             idle = _idle(system, counter) if measure_idle else None
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak_traced = tracemalloc.get_traced_memory()[1] if trace_memory else None
     if trace_memory:
         tracemalloc.stop()
     report = _report(tasks, fail_every, counter, scheduled, ticks, verified, idle, elapsed, progress, peak_traced)
     report["emulator"] = {"where": emulator, **emulated}
+    # wall seconds depend on what else the machine runs; this process's CPU seconds less so
+    report["cpu_seconds"] = round(cpu, 1)
     return {"system": "ganger", "worker": worker, **report}
 
 

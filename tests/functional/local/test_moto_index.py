@@ -217,16 +217,12 @@ def test_every_page_equals_unpatched_moto_under_random_writes(client: Any, monke
 
 def test_a_query_hands_moto_only_its_page(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page of 10 from a partition of 2,000 items: moto sorts at most 11 of them."""
+
+    def item(i: int) -> dict[str, Any]:
+        return {"task_id": {"S": f"t{i}"}, "labourer_id": {"S": "alpha"}, "greenfield": {"N": str(i)}}
+
     for n in range(0, 2000, 25):
-        client.batch_write_item(
-            RequestItems={
-                TASKS: [
-                    {"PutRequest": {"Item": {"task_id": {"S": f"t{i}"}, "labourer_id": {"S": "alpha"},
-                                             "greenfield": {"N": str(i)}}}}  # fmt: skip
-                    for i in range(n, n + 25)
-                ]
-            }
-        )
+        client.batch_write_item(RequestItems={TASKS: [{"PutRequest": {"Item": item(i)}} for i in range(n, n + 25)]})
     seen: list[int] = []
     original = Table.sorted_items
 

@@ -12,13 +12,14 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from benchmarks.harness import InProcessSystem
 from ganger import constants
+from tests.functional.conftest import EXAMPLE_LABOURER
 
 THROTTLED = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "BatchGetItem")
 
 
-def job(n: int) -> dict[str, Any]:
-    payload = {"sections": [f"s{i}" for i in range(n)], "isolate_sections": True}
-    return {"job": {"lambda_name": "example_worker", "payload": payload}}
+def job(n: int, name: str = "first") -> dict[str, Any]:
+    payload = {"sections": [f"{name}{i}" for i in range(n)], "isolate_sections": True}
+    return {"job": {"lambda_name": "example_worker", "job_id": name, "payload": payload}}
 
 
 def _reads_config(operation: str, params: dict[str, Any]) -> bool:
@@ -56,17 +57,21 @@ def test_runs_go_on_with_the_cached_config_when_the_read_fails(
     caplog: pytest.LogCaptureFixture,
     error: Exception,
 ) -> None:
-    system.tick()  # the Orchestrator and the Scavenger cache their config and the labourers
-    for name in ("sosw_orchestrator", "sosw_scavenger"):
-        for cached in (system.essentials[name]._config, system.essentials[name]._labourers):
-            cached.invalidate()  # the TTL passing: the next run re-reads
-    system.schedule(job(7))
+    # the Orchestrator alone dispatches (the minute tick), so this run shows what a failed config read does to it
+    system.set_labourers({"example_worker": {**EXAMPLE_LABOURER["example_worker"], "dispatch": "tick"}})
+    system.schedule(job(1))
+    system.tick()  # every essential has run once and cached its config and the labourers
+    for processor in system.essentials.values():
+        for cached in (processor._config, processor._labourers):
+            if cached is not None:
+                cached.invalidate()  # the TTL passing: the next run re-reads
+    system.schedule(job(7, "second"))
     config_reads_fail(error)
     with caplog.at_level(logging.WARNING, logger="ganger.config"):
         orchestrated, scavenged = system.tick()
     assert orchestrated["labourers"]["example_worker"]["dispatched"] == 7
     assert scavenged is not None
-    assert len(system.scan("sosw_closed_tasks")) == 7  # the workers ran and their reports were archived
+    assert len(system.scan("sosw_closed_tasks")) == 8  # the workers ran and their reports were archived
     assert "keeping the cached config" in caplog.text and type(error).__name__ in caplog.text
 
 

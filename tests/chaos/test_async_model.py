@@ -60,7 +60,7 @@ def test_a_stat_that_misses_moves_is_reported() -> None:
     with moves.running("orchestrator"):
         moves.note("Invoke", {"FunctionName": "w"})
     chaos: Any = _Chaos({}, Counter({("scavenger", "retried"): 1, ("orchestrator", "dispatched"): 1}), moves)
-    assert stat_mismatches(chaos) == ["scavenger stat 'retried' = 1, but it made 2 such moves (to_retry)"]
+    assert stat_mismatches(chaos) == ["scavenger stat retried = 1, but it made 2 such moves (to_retry)"]
 
 
 @pytest.mark.slow

@@ -14,13 +14,22 @@ The whole system runs in-process (moto, the essentials, simulated workers) on a 
 - Two Orchestrators and two Scavengers run at once, deterministically interleaved: the second runs
   between the first's read of the queue and its claim, so both act on the same stale read.
 - The clock moves 20 s per step and sometimes jumps minutes ahead.
-- A Scheduler run that fails is redelivered, as Lambda's async retry would, after its lease; a failed
-  WorkerAssistant invocation is retried twice, as Lambda retries an asynchronous invocation.
+- A Scheduler run that fails is redelivered, as Lambda's async retry would, after its lease.
+- Lambda's own retries of a failed asynchronous (Event) invocation are modelled on the simulated clock:
+  a function error (a WorkerAssistant that raises, a worker that crashes, times out or raises because
+  its report failed, a rule-triggered Orchestrator or Scavenger run that fails) is retried 1 and then
+  2 minutes later, up to the function's ``MaximumRetryAttempts``; after that the event goes to the
+  function's on-failure destination (counted, and for a report: lost). The defaults are the
+  templates' EventInvokeConfig (``--lambda-retries``).
+- Workers report through ganger's own ``Worker`` (its retry with backoff within the remaining time).
 
 Then, once quiet, the invariants: every task is in the closed table exactly once, completed or dead;
 no task completed twice; no attempt of a task ran while another attempt of it was running; no task
 used more than ``max_attempts``; never more workers of a labourer running at once than its cap;
-nothing is left in the task or retry tables or in any queue.
+nothing is left in the task or retry tables or in any queue; no attempt was consumed without a worker
+run (a task's ``attempts`` is the number of attempts a worker ran); and every stat an essential
+counted equals the table moves it counts (its successful writes and invokes, observed outside the
+fault layer, so what the essential saw succeed).
 """
 
 from __future__ import annotations
@@ -55,6 +64,25 @@ STEP_SECONDS = 20.0
 SCHEDULER_LEASE = 60
 WORKER_FATES = ("ok", "fail", "crash", "timeout", "twice", "late")
 FAULT_FATES = ("crash", "timeout", "twice", "late")
+# Lambda retries a failed Event invocation about 1 minute, then 2 minutes later.
+LAMBDA_RETRY_DELAYS = (60.0, 120.0)
+# MaximumRetryAttempts per role, as the templates' EventInvokeConfig sets them (yaml/, README "Lambda's own
+# retries"): a labourer 0 (the Scavenger owns retries), the WorkerAssistant 2, the rule-run essentials 0.
+TEMPLATE_RETRIES = {"worker": 0, "assistant": 2, "orchestrator": 0, "scavenger": 0}
+ASSISTANT = "sosw_worker_assistant"
+ROLES = {"sosw_orchestrator": "orchestrator", "sosw_scavenger": "scavenger", ASSISTANT: "assistant",
+         "sosw_scheduler": "scheduler"}  # fmt: skip
+# the table move (or invoke) -> the stats of an essential that count it; see TableMoves. A labourer's task is
+# started by whichever essential frees or adds work (dispatch: the Orchestrator's "dispatched", any
+# essential's "started", the WorkerAssistant's "handed_off"); an Invoke that timed out is in none of them.
+STAT_MOVES: dict[str, dict[str, tuple[str, ...]]] = {
+    "orchestrator": {"invoked": ("dispatched", "started")},
+    "scheduler": {"invoked": ("started",)},
+    "scavenger": {"invoked": ("started",), "to_retry": ("retried",), "closed_dead": ("dead",),
+                  "requeued": ("requeued",)},
+    "assistant": {"invoked": ("handed_off", "started"), "closed_completed": ("completed",),
+                  "to_retry": ("failed_retried",), "closed_dead": ("failed_dead",)},
+}  # fmt: skip
 
 
 @dataclass
@@ -74,6 +102,8 @@ class ChaosSettings:
     interleave_chance: float = 0.5
     max_steps: int = 3000
     seed: int = 7
+    lambda_retries: dict[str, int] = field(default_factory=lambda: dict(TEMPLATE_RETRIES))
+    botocore_retries: int = 0  # >0: each faulted call is sent again up to this many times (standard mode)
 
 
 @dataclass
@@ -87,6 +117,8 @@ class ApiFaults:
     lost_response_share: float = 0.0  # of the timeouts: raised after the call was done (its response lost)
     injected: Counter[str] = field(default_factory=Counter)
     by_service: Counter[str] = field(default_factory=Counter)
+    resends: int = 0
+    resent: int = 0
 
     def fault(self, service: str, operation: str) -> Exception:
         if self.rng.random() < 0.3:
@@ -106,16 +138,20 @@ class ApiFaults:
 
         def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             service = client.meta.service_model.service_name
-            if faults.active and service in FAULTED_SERVICES:
+            if not (faults.active and service in FAULTED_SERVICES):
+                return original(client, operation_name, api_params)
+            for attempt in range(faults.resends + 1):  # standard retry mode sends a faulted call again
                 faults.calls += 1
-                if faults.rng.random() < faults.rate:
-                    exc = faults.fault(service, operation_name)
-                    after = isinstance(exc, ReadTimeoutError) and faults.rng.random() < faults.lost_response_share
-                    faults.count(service, exc, after)
-                    if after:
-                        original(client, operation_name, api_params)
-                    raise exc
-            return original(client, operation_name, api_params)
+                if faults.rng.random() >= faults.rate:
+                    return original(client, operation_name, api_params)
+                exc = faults.fault(service, operation_name)
+                after = isinstance(exc, ReadTimeoutError) and faults.rng.random() < faults.lost_response_share
+                faults.count(service, exc, after)
+                if after:
+                    original(client, operation_name, api_params)
+                if attempt < faults.resends:
+                    faults.resent += 1
+            raise exc
 
         botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
         try:
@@ -142,6 +178,47 @@ class Run:
     fate: str
 
 
+@dataclass(frozen=True)
+class Pending:
+    """Something a worker run does later on the clock: report, or end in a function error."""
+
+    kind: str  # "report", or the fate that ends the run in an error: "crash", "timeout"
+    event: dict[str, Any]  # the invocation's event (Lambda retries exactly this)
+    report: dict[str, Any] | None = None
+
+
+class LambdaRetries:
+    """Lambda's retries of a failed Event invocation: 1 and 2 minutes later, up to MaximumRetryAttempts."""
+
+    def __init__(self, attempts_by_role: dict[str, int], delays: tuple[float, ...] = LAMBDA_RETRY_DELAYS) -> None:
+        self.attempts_by_role = attempts_by_role
+        self.delays = delays
+        self.pending: list[tuple[float, int, str, str, Any]] = []
+        self.done: dict[int, int] = {}  # id(event) -> retries so far
+        self.retried: Counter[str] = Counter()
+        self.to_destination: Counter[str] = Counter()
+        self._seq = 0
+
+    def failed(self, role: str, function: str, event: Any, now: float, cause: str) -> bool:
+        """An invocation of ``function`` failed at ``now``: True when Lambda will retry it."""
+        done = self.done.get(id(event), 0)
+        if done >= min(self.attempts_by_role.get(role, 2), len(self.delays)):
+            self.to_destination[f"{role}:{cause}"] += 1
+            return False
+        self.done[id(event)] = done + 1
+        self._seq += 1
+        heapq.heappush(self.pending, (now + self.delays[done], self._seq, function, cause, event))
+        self.retried[f"{role}:{cause}"] += 1
+        return True
+
+    def due(self, now: float) -> list[tuple[str, str, Any]]:
+        ready = []
+        while self.pending and self.pending[0][0] <= now:
+            _, _, function, cause, event = heapq.heappop(self.pending)
+            ready.append((function, cause, event))
+        return ready
+
+
 class SimulatedWorkers:
     """Worker Lambdas that take time on the clock: a run starts when invoked and reports when it ends."""
 
@@ -152,7 +229,7 @@ class SimulatedWorkers:
         self.runs: dict[str, list[Run]] = defaultdict(list)
         self.by_labourer: dict[str, list[Run]] = defaultdict(list)
         self.fates: Counter[str] = Counter()
-        self.pending: list[tuple[float, int, dict[str, Any]]] = []
+        self.pending: list[tuple[float, int, Pending]] = []
         self._seq = 0
 
     def fate(self) -> str:
@@ -178,22 +255,130 @@ class SimulatedWorkers:
                   "action": "mark_task_as_failed" if fate == "fail" else "mark_task_as_completed",
                   "stats": {"worked": round(worked, 3)}, "result": {"attempt": event["attempts"]}}  # fmt: skip
         if fate in ("ok", "fail"):
-            self._later(end, report)
+            self._later(end, Pending("report", event, report))
         elif fate == "twice":
-            self._later(end, report)
-            self._later(end + self.rng.uniform(0, 2 * STEP_SECONDS), report)
+            self._later(end, Pending("report", event, report))
+            self._later(end + self.rng.uniform(0, 2 * STEP_SECONDS), Pending("report", event, report))
         elif fate == "late":
-            self._later(now + s.duration + s.cooldown + self.rng.uniform(STEP_SECONDS, 10 * STEP_SECONDS), report)
+            at = now + s.duration + s.cooldown + self.rng.uniform(STEP_SECONDS, 10 * STEP_SECONDS)
+            self._later(at, Pending("report", event, report))
+        else:  # crash, timeout: the invocation ends in a function error, which Lambda may retry
+            self._later(end, Pending(fate, event))
 
-    def _later(self, at: float, report: dict[str, Any]) -> None:
+    def _later(self, at: float, pending: Pending) -> None:
         self._seq += 1
-        heapq.heappush(self.pending, (at, self._seq, report))
+        heapq.heappush(self.pending, (at, self._seq, pending))
 
-    def due(self, now: float) -> list[dict[str, Any]]:
-        reports = []
+    def due(self, now: float) -> list[Pending]:
+        ready = []
         while self.pending and self.pending[0][0] <= now:
-            reports.append(heapq.heappop(self.pending)[2])
-        return reports
+            ready.append(heapq.heappop(self.pending)[2])
+        return ready
+
+
+class TableMoves:
+    """What the essentials really did, seen from outside the fault layer (the responses they received).
+
+    Every successful write is classified by the table it changed and by the essential that was running:
+    a Put into the closed table (completed or dead), into the retry table, or back into the tasks table
+    (requeued); an Invoke of a labourer that was answered (a task started). ``STAT_MOVES`` maps the stats
+    to these. Invokes run on a dispatch pool's threads are the running essential's."""
+
+    def __init__(self, labourers: set[str]) -> None:
+        from ganger.tasks import TableNames
+
+        self.tables = TableNames()
+        self.labourers = labourers
+        self.roles: list[str] = []
+        self.moves: Counter[tuple[str, str]] = Counter()
+        self.invoke_timeouts: set[tuple[str, int]] = set()  # (task, attempt) whose dispatch timed out
+        self.invoke_failures: set[tuple[str, int]] = set()  # (task, attempt) whose dispatch surely failed
+        self.claims: defaultdict[str, list[str]] = defaultdict(list)  # task -> the essentials that claimed it
+
+    @contextlib.contextmanager
+    def running(self, role: str) -> Iterator[None]:
+        self.roles.append(role)
+        try:
+            yield
+        finally:
+            self.roles.pop()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[TableMoves]:
+        original = botocore.client.BaseClient._make_api_call
+        moves = self
+
+        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            try:
+                result = original(client, operation_name, api_params)
+            except ReadTimeoutError:
+                moves.timed_out(operation_name, api_params)
+                raise
+            except Exception:
+                moves.failed(operation_name, api_params)
+                raise
+            moves.note(operation_name, api_params)
+            return result
+
+        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        try:
+            yield self
+        finally:
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+    def _count(self, move: str, n: int = 1) -> None:
+        if self.roles:
+            self.moves[(self.roles[-1], move)] += n
+
+    def timed_out(self, operation: str, params: dict[str, Any]) -> None:
+        if operation == "Invoke" and params.get("FunctionName") in self.labourers:
+            self.invoke_timeouts.add(self._attempt(params))
+
+    def failed(self, operation: str, params: dict[str, Any]) -> None:
+        if operation == "Invoke" and params.get("FunctionName") in self.labourers:
+            self.invoke_failures.add(self._attempt(params))
+
+    @staticmethod
+    def _attempt(params: dict[str, Any]) -> tuple[str, int]:
+        event = json.loads(params.get("Payload") or b"{}")
+        return str(event.get("task_id")), int(event.get("attempts", 0))
+
+    def note(self, operation: str, params: dict[str, Any]) -> None:
+        if operation == "Invoke":
+            if params.get("FunctionName") in self.labourers:
+                self._count("invoked")
+            return
+        if operation == "TransactWriteItems":
+            for item in params.get("TransactItems", []):
+                if "Put" in item:
+                    self._put(item["Put"]["TableName"], item["Put"]["Item"])
+                elif "Update" in item:
+                    self._update(item["Update"])
+        elif operation == "PutItem":
+            self._put(params["TableName"], params["Item"])
+        elif operation == "UpdateItem":
+            self._update(params)
+
+    def _update(self, update: dict[str, Any]) -> None:
+        """A claim adds an attempt (``ADD attempts :one``); a release takes it back."""
+        if update.get("TableName") != self.tables.tasks or "attempts" not in update.get("UpdateExpression", ""):
+            return
+        task_id = update.get("Key", {}).get("task_id", {}).get("S", "")
+        values = update.get("ExpressionAttributeValues", {})
+        if any(v.get("N") == "-1" for v in values.values() if isinstance(v, dict)):
+            if self.claims[task_id]:
+                self.claims[task_id].pop()
+        elif self.roles:
+            self.claims[task_id].append(self.roles[-1])
+
+    def _put(self, table: str, item: dict[str, Any]) -> None:
+        if table == self.tables.closed:
+            status = item.get("labourer_id_task_status", {}).get("S", "")
+            self._count("closed_completed" if status.endswith("_1") else "closed_dead")
+        elif table == self.tables.retry:
+            self._count("to_retry")
+        elif table == self.tables.tasks and item.get("task_id", {}).get("S", "").startswith("chaos-"):
+            self._count("requeued")
 
 
 @dataclass
@@ -208,7 +393,9 @@ class ChaosRun:
     second_scavenger: Any = None
     completions: Counter[str] = field(default_factory=Counter)
     counters: Counter[str] = field(default_factory=Counter)
-    wa_retries: dict[int, int] = field(default_factory=dict)
+    retries: LambdaRetries = field(default_factory=lambda: LambdaRetries(dict(TEMPLATE_RETRIES)))
+    moves: TableMoves = field(default_factory=lambda: TableMoves(set()))
+    stats: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def labourer_ids(self) -> list[str]:
@@ -217,21 +404,39 @@ class ChaosRun:
     # ---- the system's parts --------------------------------------------------------------------
 
     def assistant(self, processor: Any) -> Callable[[Any, Any], Any]:
+        counted = self.counted("assistant", processor)
+
         def handler(event: Any, context: Any) -> Any:
-            result = processor(event, context)
+            result = counted(event, context)
             if isinstance(result, dict) and result.get("outcome") == "completed":
                 self.completions[result["task_id"]] += 1
             return result
 
         return handler
 
-    def safely(self, name: str, run: Callable[[], Any]) -> Any:
-        """A scheduled run that fails is just a failed run (the rule fires again next minute)."""
+    def counted(self, role: str, processor: Any) -> Callable[[Any, Any], Any]:
+        """Run an essential as ``role``: its table moves are attributed to it, its stats summed (failed runs too)."""
+
+        def handler(event: Any, context: Any) -> Any:
+            with self.moves.running(role):
+                try:
+                    return processor(event, context)
+                finally:
+                    for key, value in processor.stats.items():
+                        self.stats[(role, key)] += value
+
+        return handler
+
+    def safely(self, name: str, run: Callable[[], Any], function: str | None = None) -> Any:
+        """A rule-triggered run that fails is a failed async invocation: Lambda may retry it (the rule also
+        fires again next minute)."""
         try:
             return run()
         except Exception as exc:
             self.counters[f"{name}_failed_runs"] += 1
             logging.getLogger(__name__).debug("%s failed: %s", name, exc)
+            if function is not None:
+                self.retries.failed(ROLES[function], function, {}, self.clock(), "run_failed")
             return None
 
     def interleave(self, first: Any, method: str, second: Callable[[], Any]) -> None:
@@ -264,53 +469,85 @@ class ChaosRun:
     def essentials(self) -> None:
         system = self.system
         orchestrator, scavenger = system.essentials["sosw_orchestrator"], system.essentials["sosw_scavenger"]
+        orchestrate, scavenge = "sosw_orchestrator", "sosw_scavenger"
         roll = self.rng.random()
         if roll < self.settings.interleave_chance / 2:
             # The Orchestrator has read its free slots and the queue; before it claims, the Scavenger puts due
             # retries at the front and starts them in those slots: other tasks than the ones it read.
             self.interleave_before(orchestrator, "claim", lambda: self.second_scavenger({}, None))
-            self.safely("orchestrator", lambda: system.lam.run("sosw_orchestrator", {}))
+            self.safely("orchestrator", lambda: system.lam.run(orchestrate, {}), orchestrate)
             orchestrator.store.__dict__.pop("claim", None)
         elif roll < self.settings.interleave_chance:
             self.interleave(orchestrator, "queued", lambda: self.second_orchestrator({}, None))
-            self.safely("orchestrator", lambda: system.lam.run("sosw_orchestrator", {}))
+            self.safely("orchestrator", lambda: system.lam.run(orchestrate, {}), orchestrate)
             orchestrator.store.__dict__.pop("queued", None)
         else:
-            self.safely("orchestrator", lambda: system.lam.run("sosw_orchestrator", {}))
-            self.safely("second_orchestrator", lambda: self.second_orchestrator({}, None))
+            self.safely("orchestrator", lambda: system.lam.run(orchestrate, {}), orchestrate)
+            self.safely("second_orchestrator", lambda: self.second_orchestrator({}, None), orchestrate)
         self.drain()
         if self.rng.random() < self.settings.interleave_chance:
             self.interleave(scavenger, "expired", lambda: self.second_scavenger({}, None))
-            self.safely("scavenger", lambda: system.lam.run("sosw_scavenger", {}))
+            self.safely("scavenger", lambda: system.lam.run(scavenge, {}), scavenge)
             scavenger.store.__dict__.pop("expired", None)
         else:
-            self.safely("second_scavenger", lambda: self.second_scavenger({}, None))
-            self.safely("scavenger", lambda: system.lam.run("sosw_scavenger", {}))
+            self.safely("second_scavenger", lambda: self.second_scavenger({}, None), scavenge)
+            self.safely("scavenger", lambda: system.lam.run(scavenge, {}), scavenge)
         self.drain()
 
     def drain(self) -> None:
-        """Run queued async invocations; retry a failed WorkerAssistant invocation twice, as Lambda does."""
+        """Run queued async invocations; a WorkerAssistant invocation that fails is retried as Lambda does."""
         lam = self.system.lam
         while lam.queue:
             before = len(lam.errors)
             lam.drain()
             for error in lam.errors[before:]:
-                if error.function != "sosw_worker_assistant":
-                    continue
-                key = id(error.event)
-                if self.wa_retries.get(key, 0) < 2:
-                    self.wa_retries[key] = self.wa_retries.get(key, 0) + 1
-                    self.counters["assistant_async_retries"] += 1
-                    lam.queue.append((error.function, error.event))
+                if error.function == ASSISTANT:
+                    if not self.retries.failed("assistant", ASSISTANT, error.event, self.clock(), "function_error"):
+                        self.counters["reports_lost_by_assistant"] += 1  # to the on-failure destination
+                else:
+                    self.counters[f"{error.function}_function_errors"] += 1
 
-    def report(self, report: dict[str, Any]) -> None:
-        """The worker's own Invoke of the WorkerAssistant; when it fails, the report is lost."""
+    def lambda_retries_due(self) -> None:
+        """Lambda's retries that are due now: the same event, to the same function."""
+        for function, cause, event in self.retries.due(self.clock()):
+            if function in (ASSISTANT, *self.labourer_ids):
+                if function != ASSISTANT:
+                    self.counters["worker_reruns"] += 1
+                    self.counters[f"worker_reruns_caused_by_{cause}"] += 1
+                self.system.lam.queue.append((function, event))
+            else:
+                self.safely(f"retried_{ROLES[function]}", lambda function=function: self.system.lam.run(function, {}),
+                            function)  # fmt: skip
+        self.drain()
+
+    def worker_ends(self, pending: Pending) -> None:
+        """A worker run ends: it reports through ganger's Worker, or crashes / times out (a function error)."""
+        function = str(pending.event["labourer_id"])
+        if pending.report is None:
+            self.retries.failed("worker", function, pending.event, self.clock(), pending.kind)
+            return
         try:
-            self.system.clients.lambda_.invoke(
-                FunctionName="sosw_worker_assistant", InvocationType="Event", Payload=json.dumps(report).encode()
-            )
-        except Exception:
-            self.counters["reports_lost"] += 1
+            delivered = self.report(pending.event, pending.report)
+        except Exception:  # the worker raised into the Lambda runtime: its invocation failed
+            self.counters["worker_report_raises"] += 1
+            self.retries.failed("worker", function, pending.event, self.clock(), "report_failures")
+            return
+        if not delivered:
+            self.counters["reports_lost_by_worker"] += 1
+
+    def report(self, event: dict[str, Any], report: dict[str, Any]) -> bool:
+        """The worker's report, sent by ganger's ``Worker`` (backoff within the run's remaining time)."""
+        from ganger.worker import Worker
+
+        waited = [0.0]
+        worker = Worker(self.system.clients, ASSISTANT, sleep=lambda s: waited.__setitem__(0, waited[0] + s),
+                        monotonic=lambda: waited[0])  # fmt: skip
+        worker.context = _Remaining(self.settings.duration * 0.4, waited)
+        worker.stats.update(report.get("stats") or {})
+        result = report.get("result") or {}
+        if report["action"] == "mark_task_as_failed":
+            return worker.report(report["action"], event, reason="failing on purpose (chaos)")
+        return worker.report(report["action"], event, result=result)
 
     def schedule(self, job: dict[str, Any]) -> None:
         """Deliver a job until the Scheduler finishes it; after a failure, wait out its lease first."""
@@ -349,17 +586,30 @@ class ChaosRun:
             steps += 1
             if jobs:
                 self.schedule(jobs.pop(0))
-            for report in self.workers.due(self.clock()):
-                self.report(report)
+            for pending in self.workers.due(self.clock()):
+                self.worker_ends(pending)
             self.drain()
+            self.lambda_retries_due()
             self.essentials()
             jump = self.rng.random() < self.settings.jump_chance
             self.clock.advance(self.rng.uniform(120, 600) if jump else STEP_SECONDS)
             self.counters["clock_jumps"] += int(jump)
-            if not jobs and not self.workers.pending and steps % 5 == 0 and self.remaining() == 0:
+            quiet = not jobs and not self.workers.pending and not self.retries.pending
+            if quiet and steps % 5 == 0 and self.remaining() == 0:
                 break
         self.faults.active = False
         return steps
+
+
+@dataclass
+class _Remaining:
+    """The worker's Lambda context at the moment it reports: the time its run has left."""
+
+    seconds: float
+    waited: list[float]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.seconds - self.waited[0]) * 1000)
 
 
 def live_rows(system: Any, table: str) -> int:
@@ -436,12 +686,66 @@ def invariants(chaos: ChaosRun, task_ids: list[str]) -> list[str]:
         violations += [f"{r['task_id']}: left in {table}" for r in left]
     if system.lam.queue:
         violations.append(f"{len(system.lam.queue)} invocations left in the Lambda queue")
-    violations += [f"{r['task_id']}: its report was never delivered" for *_, r in chaos.workers.pending]
+    violations += [f"{p.event['task_id']}: its worker never ended" for *_, p in chaos.workers.pending]
+    violations += [f"{t}: attempt {a} was consumed without a worker run" + (" (its Invoke timed out)" if timed else "")
+                   for t, a, timed in attempts_without_run(chaos, closed)]  # fmt: skip
+    violations += stat_mismatches(chaos)
     return violations
+
+
+def attempts_without_run(chaos: ChaosRun, closed: list[dict[str, Any]]) -> list[tuple[str, int, bool]]:
+    """(task, attempt, its dispatch timed out) for each attempt a closed task used that no worker ran."""
+    missing = []
+    for row in closed:
+        task_id = row["task_id"]
+        ran = {r.attempt for r in chaos.workers.runs.get(task_id, [])}
+        for attempt in range(1, int(row.get("attempts", 0)) + 1):
+            if attempt not in ran:
+                missing.append((task_id, attempt, (task_id, attempt) in chaos.moves.invoke_timeouts))
+    return missing
+
+
+def stat_mismatches(chaos: ChaosRun) -> list[str]:
+    """Each stat (summed over every run of the essential, failed runs included) against the moves it counts."""
+    lines = []
+    for role, moves in STAT_MOVES.items():
+        for move, stats in moves.items():
+            counted, moved = sum(chaos.stats[(role, stat)] for stat in stats), chaos.moves.moves[(role, move)]
+            if counted != moved:
+                lines.append(f"{role} stat {' + '.join(stats)} = {counted}, but it made {moved} such moves ({move})")
+    return lines
+
+
+def _claimer(chaos: ChaosRun, task_id: str, attempt: int) -> str:
+    """The essential whose claim made this attempt (claims not given back, in order)."""
+    claims = chaos.moves.claims.get(task_id, [])
+    return claims[attempt - 1] if attempt <= len(claims) else "unknown"
+
+
+def _dispatch_outcome(chaos: ChaosRun, task_id: str, attempt: int) -> str:
+    """What became of this attempt's Invoke: it timed out, it failed and the task was not released, or there
+    was none (the claiming run stopped before dispatching)."""
+    if (task_id, attempt) in chaos.moves.invoke_timeouts:
+        return "invoke_timed_out"
+    if (task_id, attempt) in chaos.moves.invoke_failures:
+        return "invoke_failed_not_released"
+    return "never_invoked"
+
+
+def by_invariant(violations: list[str]) -> dict[str, int]:
+    """The lifecycle invariants (lost, run twice, overlapping, left over) apart from the two about waste."""
+    counts = Counter(
+        "attempts_without_run" if "without a worker run" in line else "stats_equal_moves" if " stat " in line
+        else "lifecycle"
+        for line in violations
+    )  # fmt: skip
+    return {key: counts[key] for key in ("lifecycle", "attempts_without_run", "stats_equal_moves")}
 
 
 def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) -> dict[str, Any]:
     closed = chaos.system.scan("sosw_closed_tasks")
+    without_run = attempts_without_run(chaos, closed)
+    counters = chaos.counters
     dead = sum(1 for r in closed if r["labourer_id_task_status"].endswith("_0"))
     runs = sum(len(r) for r in chaos.workers.runs.values())
     fates = chaos.workers.fates
@@ -462,13 +766,43 @@ def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) 
         "api_faults": dict(sorted(api.items())),
         "api_faults_by_service": dict(sorted(chaos.faults.by_service.items())),
         "api_fault_share": round(api_total / max(chaos.faults.calls, 1), 4),
-        "faults_retried_by_botocore": False,
+        "faults_retried_by_botocore": chaos.faults.resends > 0,
+        "faulted_calls_sent_again": chaos.faults.resent,
+        "worker_reruns_caused_by_report_failures": counters["worker_reruns_caused_by_report_failures"],
+        "worker_report_raises": counters["worker_report_raises"],
+        "attempts_without_run": len(without_run),
+        "attempts_without_run_after_invoke_timeout": sum(1 for *_, timed in without_run if timed),
+        "attempts_without_run_by_claimer": dict(
+            sorted(Counter(_claimer(chaos, task, attempt) for task, attempt, _ in without_run).items())
+        ),
+        "attempts_without_run_by_dispatch": dict(
+            sorted(Counter(_dispatch_outcome(chaos, task, attempt) for task, attempt, _ in without_run).items())
+        ),
+        "reports_lost": counters["reports_lost_by_worker"] + counters["reports_lost_by_assistant"],
+        "reports_lost_by": {
+            "worker": counters["reports_lost_by_worker"],
+            "assistant": counters["reports_lost_by_assistant"],
+        },
+        "lambda_async_retries": {
+            "maximum_retry_attempts": chaos.settings.lambda_retries,
+            "retried": dict(sorted(chaos.retries.retried.items())),
+            "to_on_failure_destination": dict(sorted(chaos.retries.to_destination.items())),
+        },
+        "stats_against_moves": {
+            f"{role}.{'+'.join(stats)}": {
+                "stat": sum(chaos.stats[(role, stat)] for stat in stats),
+                "moves": chaos.moves.moves[(role, move)],
+            }
+            for role, moves in STAT_MOVES.items()
+            for move, stats in moves.items()
+        },
         "events": dict(sorted(chaos.counters.items())),
         "steps": steps,
         "simulated_seconds": round(chaos.clock() - START),
         "most_workers_at_once": {k: most_at_once(v) for k, v in sorted(chaos.workers.by_labourer.items())},
         "cap": chaos.settings.concurrency,
         "violations": len(violations),
+        "violations_by_invariant": by_invariant(violations),
         "violation_examples": violations[:20],
         "seconds": round(seconds, 1),
     }
@@ -481,6 +815,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     from benchmarks.harness import Clock, InProcessSystem
     from essentials.orchestrator import Orchestrator
     from essentials.scavenger import Scavenger
+    from ganger.local.moto_index import fast_queries
     from ganger.local.moto_speed import fast_transactions
 
     started = time.perf_counter()
@@ -490,24 +825,32 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
                 "cooldown": settings.cooldown, "max_attempts": settings.max_attempts,
                 "retry": {"base_seconds": 5, "factor": 2, "cap_seconds": 120}}  # fmt: skip
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    with _environment(env), mock_aws(), fast_transactions():
+    with _environment(env), mock_aws(), fast_transactions(), fast_queries():
         system = InProcessSystem(clock=clock)
         faults = ApiFaults(
             settings.api_fault_rate, random.Random(settings.seed + 1), lost_response_share=settings.lost_response_share
         )
-        with system.lam.installed(), faults.installed():
+        faults.resends = settings.botocore_retries
+        moves = TableMoves({f"chaos_{i}" for i in range(settings.labourers)})
+        # inside out: the Lambda router, the fault layer, then what the essentials saw succeed
+        with system.lam.installed(), faults.installed(), moves.installed():
             system.deploy(labourers={f"chaos_{i}": dict(labourer) for i in range(settings.labourers)})
             system.config.put("sosw_scheduler_config", {
                 "job_schema_variants": {"default": {"chunkable_attrs": ["section"]}},
                 "rows_per_step": 100, "lease_seconds": SCHEDULER_LEASE})  # fmt: skip
             workers = SimulatedWorkers(settings, clock, random.Random(settings.seed + 2))
-            chaos = ChaosRun(settings, clock, system, faults, workers, rng)
+            chaos = ChaosRun(settings, clock, system, faults, workers, rng, moves=moves,
+                             retries=LambdaRetries(settings.lambda_retries))  # fmt: skip
             for name in chaos.labourer_ids:
                 system.register_worker(name, workers.handler)
-            system.register_worker("sosw_worker_assistant", chaos.assistant(system.essentials["sosw_worker_assistant"]))
+            system.register_worker(ASSISTANT, chaos.assistant(system.essentials[ASSISTANT]))
+            for function in ("sosw_orchestrator", "sosw_scavenger", "sosw_scheduler"):
+                system.register_worker(function, chaos.counted(ROLES[function], system.essentials[function]))
             common = {"clients": system.clients, "clock": clock}
-            chaos.second_orchestrator = Orchestrator(function_name="sosw_orchestrator", **common)
-            chaos.second_scavenger = Scavenger(function_name="sosw_scavenger", **common)
+            chaos.second_orchestrator = chaos.counted(
+                "orchestrator", Orchestrator(function_name="sosw_orchestrator", **common)
+            )
+            chaos.second_scavenger = chaos.counted("scavenger", Scavenger(function_name="sosw_scavenger", **common))
             steps = chaos.drive()
             task_ids = [f"chaos-{j}-{i}" for j, job in enumerate(chaos.jobs())
                         for i in range(len(job["job"]["payload"]["sections"]))]  # fmt: skip
@@ -529,6 +872,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
 
 
+def _retries(text: str) -> dict[str, int]:
+    retries = dict(TEMPLATE_RETRIES)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        role, _, value = part.partition("=")
+        if role not in TEMPLATE_RETRIES or not value.isdigit() or int(value) > 2:
+            raise SystemExit(
+                f"--lambda-retries: expected ROLE=0..2 with ROLE in {sorted(TEMPLATE_RETRIES)}, got {part!r}"
+            )
+        retries[role] = int(value)
+    return retries
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
@@ -543,13 +898,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency", type=int, default=ChaosSettings.concurrency)
     parser.add_argument("--seed", type=int, default=ChaosSettings.seed)
+    parser.add_argument(
+        "--lambda-retries",
+        default=",".join(f"{k}={v}" for k, v in TEMPLATE_RETRIES.items()),
+        help="MaximumRetryAttempts of Lambda's async retries per role (worker, assistant, orchestrator, scavenger); "
+        "default: the templates' EventInvokeConfig",
+    )
+    parser.add_argument(
+        "--botocore-retries",
+        type=int,
+        default=0,
+        help="send a faulted call again up to N times, as botocore's standard mode would (default 0: every "
+        "injected fault reaches ganger's code)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON summary")
     parser.add_argument("--out", help="also write the JSON summary to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL if args.json else logging.ERROR)
     settings = ChaosSettings(tasks=args.tasks, labourers=args.labourers, api_fault_rate=args.api_faults,
                              worker_fault_rate=args.worker_faults, concurrency=args.concurrency,
-                             seed=args.seed, lost_response_share=args.lost_responses)  # fmt: skip
+                             seed=args.seed, lost_response_share=args.lost_responses,
+                             lambda_retries=_retries(args.lambda_retries),
+                             botocore_retries=args.botocore_retries)  # fmt: skip
     with contextlib.redirect_stdout(io.StringIO()):  # Powertools prints its EMF metrics to stdout
         result = run_chaos(settings)
     text = json.dumps(result, indent=2)

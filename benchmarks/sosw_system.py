@@ -444,13 +444,14 @@ def run_sosw(tasks: int, fail_every: int = 0, meta: bool = True, max_ticks: int 
         other_labourers_calls,
         sections_job,
     )
+    from ganger.local.moto_index import fast_queries
     from ganger.local.moto_speed import fast_transactions
 
     counter = ApiCallCounter()
     clock = Clock(time.time())
     limit = max_ticks if max_ticks is not None else 3 * (tasks // 100 + 1) + 40
     started = time.perf_counter()
-    with mock_aws(), fast_transactions(), sosw_on_clock(clock):
+    with mock_aws(), fast_transactions(), fast_queries(), sosw_on_clock(clock):
         system = SoswSystem(counter, clock, meta)
         with system.lam.installed(), counter.installed():
             with counter.phase("setup"):

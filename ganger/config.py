@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ganger import constants, schema
 from ganger.errors import ConfigError
@@ -134,8 +134,23 @@ def refresh_together(store: ConfigStore, configs: list[TypedConfig[Any]]) -> Non
         documents = store.get_many([c.name for c in stale])
     except ConfigError:
         return  # a document that is not JSON: each config's own get() reports it with its name
+    except Exception as exc:  # throttled, timed out, anything: a cached config keeps serving
+        logger.warning(
+            "re-reading config documents %s failed (%s: %s)", [c.name for c in stale], type(exc).__name__, exc
+        )
+        for config in stale:
+            if config.has_value:  # without one, the config's own get() reads again (and raises if it must)
+                config.accept(_raising(exc))
+        return
     for config in stale:
         config.accept(lambda config=config: documents[config.name])  # type: ignore[misc]
+
+
+def _raising(exc: Exception) -> Callable[[], StoredDocument | None]:
+    def read() -> StoredDocument | None:
+        raise exc
+
+    return read
 
 
 def read_folder(folder: Path | str, validate: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
@@ -193,6 +208,11 @@ class TypedConfig(Generic[T]):
         self.last_error: ConfigError | None = None
 
     @property
+    def has_value(self) -> bool:
+        """True once a good config was read: it is what serves when a later read fails."""
+        return self._value is not None
+
+    @property
     def stale(self) -> bool:
         return self._value is None or self._clock() - self._fetched_at >= self._ttl
 
@@ -213,10 +233,13 @@ class TypedConfig(Generic[T]):
             if self._value is None:
                 raise
             logger.error("%s; keeping the last good config", exc)
-        except (ClientError, BotoCoreError) as exc:  # throttled or unreachable: the cached config still serves
+        except Exception as exc:  # throttled, unreachable, anything: the cached config still serves
             if self._value is None:
                 raise
-            logger.warning("reading config document `%s` failed (%s); keeping the cached config", self.name, exc)
+            logger.warning(
+                "reading config document `%s` failed (%s: %s); keeping the cached config",
+                self.name, type(exc).__name__, exc,
+            )  # fmt: skip
         self._fetched_at = self._clock()
         return self._value
 

@@ -5,19 +5,53 @@ The Orchestrator invokes a worker with the task's payload flattened into the eve
 returns, the worker reports ``mark_task_as_completed`` to the WorkerAssistant (with the token, so
 only this attempt can close the task); when it raises, ``mark_task_as_failed`` with the reason.
 A failure is reported, not re-raised, so Lambda's own async retries never run the task twice.
+
+A report that cannot be sent (the Invoke is throttled or times out: ``ganger.transient``) is retried
+with backoff within the Lambda's remaining time. It never raises into the Lambda runtime: that would make Lambda retry
+the worker's own invocation and run the whole task again. When every attempt fails the worker logs
+it and returns; the task expires and the Scavenger retries it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ganger.clients import AwsClients
+from ganger.transient import is_transient
 
 logger = logging.getLogger(__name__)
 DEFAULT_ASSISTANT = "sosw_worker_assistant"
+
+
+@dataclass(frozen=True)
+class ReportRetry:
+    """How long a worker keeps trying to report: exponential backoff within its remaining time."""
+
+    base_seconds: float = 0.25
+    factor: float = 2.0
+    cap_seconds: float = 8.0
+    reserve_seconds: float = 1.0  # left to the runtime before the Lambda's timeout
+    budget_seconds: float = 60.0  # when there is no Lambda context to ask for the remaining time
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.cap_seconds, self.base_seconds * self.factor ** (attempt - 1)))
+
+    def budget(self, context: Any) -> float:
+        """Seconds this worker may spend reporting."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return self.budget_seconds
+        return max(0.0, remaining() / 1000 - self.reserve_seconds)
+
+
+ONE_ATTEMPT = ReportRetry(budget_seconds=0.0)
 
 
 TASK_FIELDS = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token")
@@ -46,10 +80,19 @@ class Worker:
 
     assistant_function: str = DEFAULT_ASSISTANT
 
-    def __init__(self, clients: AwsClients | None = None, assistant_function: str | None = None) -> None:
+    def __init__(
+        self,
+        clients: AwsClients | None = None,
+        assistant_function: str | None = None,
+        report_retry: ReportRetry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.clients = clients or AwsClients()
         if assistant_function:
             self.assistant_function = assistant_function
+        self.report_retry = report_retry or ReportRetry()
+        self._sleep, self._monotonic = sleep, monotonic
         self.stats: Counter[str] = Counter()
         self.context: Any = None
 
@@ -75,8 +118,8 @@ class Worker:
 
     def report(
         self, action: str, event: dict[str, Any], result: dict[str, Any] | None = None, reason: str = ""
-    ) -> None:
-        """Tell the WorkerAssistant (an asynchronous Invoke, as sosw's Worker does)."""
+    ) -> bool:
+        """Tell the WorkerAssistant (an asynchronous Invoke, as sosw's Worker does). False when it never got through."""
         message: dict[str, Any] = {"action": action, "task_id": event["task_id"]}
         if event.get("invocation_token"):
             message["invocation_token"] = event["invocation_token"]
@@ -89,8 +132,29 @@ class Worker:
             message["result"] = result
         if reason:
             message["reason"] = reason[:1000]
-        self.clients.lambda_.invoke(
-            FunctionName=self.assistant_function,
-            InvocationType="Event",
-            Payload=json.dumps(message, default=str).encode(),
-        )
+        return self._send(message)
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        payload = json.dumps(message, default=str).encode()
+        deadline = self._monotonic() + self.report_retry.budget(self.context)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.clients.lambda_.invoke(
+                    FunctionName=self.assistant_function, InvocationType="Event", Payload=payload
+                )
+                return True
+            except Exception as exc:  # whatever the Invoke raises, it must not reach the Lambda runtime
+                delay = self.report_retry.delay(attempt)
+                if not is_transient(exc) or self._monotonic() + delay > deadline:
+                    logger.error(
+                        "task %s: could not report %s to %s after %d attempt(s), last error %s: %s; "
+                        "the task will expire and be retried",
+                        message["task_id"], message["action"], self.assistant_function, attempt,
+                        type(exc).__name__, exc,
+                    )  # fmt: skip
+                    return False
+                logger.warning("task %s: report attempt %d failed (%s); retrying in %.2f s",
+                               message["task_id"], attempt, type(exc).__name__, delay)  # fmt: skip
+                self._sleep(delay)

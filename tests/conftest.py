@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import ganger.local.moto_cfn  # noqa: F401  (templates deployed into moto carry EventInvokeConfig resources)
 from ganger.processor import reset_processors
 
 _real_connect = socket.socket.connect

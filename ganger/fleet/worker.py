@@ -22,7 +22,7 @@ from ganger.clients import AwsClients
 from ganger.fleet.settings import FleetSettings, Handler
 from ganger.labourer import Labourer
 from ganger.tasks import TaskStore
-from ganger.worker import Worker
+from ganger.worker import ONE_ATTEMPT, Worker
 
 logger = logging.getLogger(__name__)
 AWS_ERRORS = (ClientError, BotoCoreError)
@@ -115,7 +115,9 @@ class FleetWorker:
     ) -> None:
         self._sqs = clients.sqs
         self._store = store
-        self._reporter = Worker(clients, settings.assistant_function)
+        # One attempt (botocore's standard mode retries throttles below it): a report that fails leaves the
+        # message undeleted, so SQS redelivers it after its visibility timeout.
+        self._reporter = Worker(clients, settings.assistant_function, report_retry=ONE_ATTEMPT)
         self.labourer, self.settings, self.handler = labourer, settings, handler
         self.queue_url = queue_url
         self.clock = clock
@@ -205,11 +207,8 @@ class FleetWorker:
 
     def _report(self, action: str, event: dict[str, Any], result: dict[str, Any] | None = None,
                 reason: str = "") -> str:  # fmt: skip
-        try:
-            self._reporter.report(action, event, result=result, reason=reason)
-        except AWS_ERRORS as exc:
-            logger.warning("fleet %s: report for task %s failed: %s", self.labourer.id, event["task_id"], exc)
-            return "unreported"
+        if not self._reporter.report(action, event, result=result, reason=reason):
+            return "unreported"  # the worker logged why; the message reappears and the attempt runs again
         return "failed" if action == "mark_task_as_failed" else "completed"
 
     def release(self) -> bool:

@@ -4,15 +4,22 @@ moto stores Lambda functions but cannot run them without Docker. boto3 reaches t
 through ``AWS_ENDPOINT_URL_LAMBDA`` (as with ``sam local start-lambda``): ``Invoke`` runs the
 handler named by the function's configuration in moto; every other Lambda API call is proxied
 verbatim to moto.
+
+An ``Event`` invocation whose handler raises is retried as Lambda does: 1 minute, then 2 minutes
+later (``retry_delays``), up to the function's ``MaximumRetryAttempts`` (its EventInvokeConfig in
+moto; 2 without one) and within its ``MaximumEventAgeInSeconds``. Then the event goes to the
+on-failure destination, if the function has one, in the record shape Lambda sends.
 """
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
@@ -41,6 +48,9 @@ _PROXY_SKIP_HEADERS = frozenset({"host", "connection", "keep-alive", "transfer-e
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
 DRY_RUN = "DryRun"
+LAMBDA_RETRY_DELAYS = (60.0, 120.0)  # Lambda retries a failed Event invocation about 1, then 2 minutes later
+DEFAULT_RETRY_ATTEMPTS = 2
+DEFAULT_EVENT_AGE_SECONDS = 21600
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,53 @@ class EndpointStats:
     errors: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     queued: int = 0
+    retries: dict[str, int] = field(default_factory=dict)
+    retrying: int = 0
+    to_destination: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A function's EventInvokeConfig: how Lambda retries its failed Event invocations."""
+
+    maximum_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    maximum_event_age_seconds: int = DEFAULT_EVENT_AGE_SECONDS
+    on_failure: str | None = None
+
+    @classmethod
+    def from_api(cls, doc: dict[str, Any]) -> RetryPolicy:
+        destination = doc.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        return cls(
+            int(doc.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)),
+            int(doc.get("MaximumEventAgeInSeconds", DEFAULT_EVENT_AGE_SECONDS)),
+            destination or None,
+        )
+
+
+@dataclass(frozen=True)
+class AsyncAttempt:
+    """Where one Event invocation is in Lambda's retries."""
+
+    retries: int = 0
+    first_seen: float = field(default_factory=time.monotonic)
+
+
+def failure_record(config: FunctionConfig, event: Any, outcome: InvocationOutcome | None, attempt: AsyncAttempt,
+                   condition: str) -> dict[str, Any]:  # fmt: skip
+    """What Lambda sends to an on-failure destination."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
+        "requestContext": {
+            "requestId": outcome.request_id if outcome else "",
+            "functionArn": f"{config.arn}:{config.version}",
+            "condition": condition,
+            "approximateInvokeCount": attempt.retries + 1,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": config.version, "functionError": "Unhandled"},
+        "responsePayload": outcome.error if outcome else {"errorType": "Runtime.Unknown"},
+    }
 
 
 def parse_function_name(raw: str) -> tuple[str, str | None]:
@@ -102,6 +159,16 @@ def invocation_response(outcome: InvocationOutcome, version: str) -> HttpRespons
     return HttpResponse.json(200, body, headers)
 
 
+def sqs_destination(sqs_client: Any) -> Callable[[str, dict[str, Any]], None]:
+    """Deliver failure records to SQS queues named by their ARNs (the destinations the templates give)."""
+
+    def send(arn: str, record: dict[str, Any]) -> None:
+        url = sqs_client.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+        sqs_client.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
+
+    return send
+
+
 class LocalLambdaEndpoint:
     """Serves the Lambda API on 127.0.0.1: runs ``Invoke`` in-process, proxies the rest to moto.
 
@@ -113,6 +180,9 @@ class LocalLambdaEndpoint:
         max_concurrency: Threads running ``Event`` invocations; further ones queue, never drop.
         resolve: Turns a ``Handler`` string into a callable (default: import it).
         proxy_url: Where non-Invoke calls go; defaults to ``lambda_client``'s endpoint.
+        retry_delays: Seconds before Lambda's first and second retry of a failed Event invocation.
+        send_to_destination: Delivers a failure record to a destination ARN (an SQS queue in moto);
+            without it the record is only logged.
     """
 
     def __init__(
@@ -125,6 +195,8 @@ class LocalLambdaEndpoint:
         resolve: HandlerResolver = import_handler,
         proxy_url: str | None = None,
         record_limit: int = 10_000,
+        retry_delays: tuple[float, ...] = LAMBDA_RETRY_DELAYS,
+        send_to_destination: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self._lambda = lambda_client
         self._proxy_url = proxy_url
@@ -141,6 +213,12 @@ class LocalLambdaEndpoint:
         self._errors: Counter[str] = Counter()
         self._records: deque[InvocationRecord] = deque(maxlen=record_limit)
         self._listeners: list[Callable[[InvocationRecord], None]] = []
+        self._retry_delays = retry_delays
+        self._send_to_destination = send_to_destination
+        self._policies: dict[str, RetryPolicy] = {}
+        self._timers: set[threading.Timer] = set()
+        self._retries: Counter[str] = Counter()
+        self._to_destination: Counter[str] = Counter()
 
     # lifecycle
 
@@ -155,8 +233,12 @@ class LocalLambdaEndpoint:
         self._server.start()
 
     def stop(self) -> None:
-        """Stop taking requests, then let queued Event invocations finish and join the workers."""
+        """Stop taking requests and pending retries, then let queued Event invocations finish and join the workers."""
         self._server.stop()
+        with self._state:
+            timers, self._timers = list(self._timers), set()
+        for timer in timers:
+            timer.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -165,6 +247,7 @@ class LocalLambdaEndpoint:
         """Forget cached function configurations (after a redeploy)."""
         with self._configs_lock:
             self._configs.clear()
+            self._policies.clear()
 
     # observability
 
@@ -181,7 +264,10 @@ class LocalLambdaEndpoint:
     def stats(self) -> EndpointStats:
         """A snapshot of the counters."""
         with self._state:
-            return EndpointStats(dict(self._invocations), dict(self._errors), self._in_flight, self._queued)
+            return EndpointStats(
+                dict(self._invocations), dict(self._errors), self._in_flight, self._queued,
+                dict(self._retries), len(self._timers), dict(self._to_destination),
+            )  # fmt: skip
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until nothing is queued or running; False if ``timeout`` passed first."""
@@ -239,21 +325,99 @@ class LocalLambdaEndpoint:
         outcome = self._run(config, event, REQUEST_RESPONSE, request_id)
         return invocation_response(outcome, config.version)
 
-    def _submit(self, config: FunctionConfig, event: Any, request_id: str) -> None:
+    def _submit(self, config: FunctionConfig, event: Any, request_id: str, attempt: AsyncAttempt | None = None) -> None:
         if self._executor is None:
             raise RuntimeError("LocalLambdaEndpoint is not started")
         with self._state:
             self._queued += 1
-        self._executor.submit(self._run_queued, config, event, request_id)
+        self._executor.submit(self._run_queued, config, event, request_id, attempt or AsyncAttempt())
 
-    def _run_queued(self, config: FunctionConfig, event: Any, request_id: str) -> None:
+    def _run_queued(self, config: FunctionConfig, event: Any, request_id: str, attempt: AsyncAttempt) -> None:
         with self._state:
             self._queued -= 1
+        outcome: InvocationOutcome | None = None
         try:
-            self._run(config, event, EVENT, request_id)
+            outcome = self._run(config, event, EVENT, request_id)
         except Exception:
             # The executor would keep this in a future nobody reads.
             logger.exception("Event invocation %s of %s failed in the runtime", request_id, config.name)
+        if outcome is None or outcome.error is not None:
+            self._after_failure(config, event, outcome, attempt)
+
+    # Lambda's own retries of a failed Event invocation
+
+    def retry_policy(self, name: str) -> RetryPolicy:
+        """The function's EventInvokeConfig in moto (Lambda's defaults without one), read once."""
+        with self._configs_lock:
+            cached = self._policies.get(name)
+        if cached is not None:
+            return cached
+        try:
+            policy = RetryPolicy.from_api(self._lambda.get_function_event_invoke_config(FunctionName=name))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            policy = RetryPolicy()
+        with self._configs_lock:
+            self._policies[name] = policy
+        return policy
+
+    def _after_failure(
+        self, config: FunctionConfig, event: Any, outcome: InvocationOutcome | None, attempt: AsyncAttempt
+    ) -> None:
+        try:
+            policy = self.retry_policy(config.name)
+        except Exception:
+            logger.exception("could not read the EventInvokeConfig of %s; not retrying", config.name)
+            return
+        retries = min(policy.maximum_retry_attempts, len(self._retry_delays))
+        if attempt.retries < retries:
+            delay = self._retry_delays[attempt.retries]
+            if time.monotonic() + delay - attempt.first_seen <= policy.maximum_event_age_seconds:
+                self._retry_later(config, event, AsyncAttempt(attempt.retries + 1, attempt.first_seen), delay)
+                return
+            condition = "EventAgeExceeded"
+        else:
+            condition = "RetriesExhausted"
+        self._give_up(config, event, outcome, attempt, policy, condition)
+
+    def _retry_later(self, config: FunctionConfig, event: Any, attempt: AsyncAttempt, delay: float) -> None:
+        logger.warning(
+            "emulating Lambda's async retry: %s failed, retry %d in %.0f s", config.name, attempt.retries, delay
+        )
+
+        def fire() -> None:
+            with self._state:
+                self._timers.discard(timer)
+                self._retries[config.name] += 1
+            try:
+                self._submit(config, event, str(uuid.uuid4()), attempt)
+            except RuntimeError:
+                logger.warning("retry of %s dropped: the endpoint stopped", config.name)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._state:
+            self._timers.add(timer)
+        timer.start()
+
+    def _give_up(self, config: FunctionConfig, event: Any, outcome: InvocationOutcome | None, attempt: AsyncAttempt,
+                 policy: RetryPolicy, condition: str) -> None:  # fmt: skip
+        with self._state:
+            self._to_destination[config.name] += 1
+        if policy.on_failure is None:
+            logger.error("%s: Event invocation failed %d time(s) (%s); no on-failure destination, the event is "
+                         "dropped", config.name, attempt.retries + 1, condition)  # fmt: skip
+            return
+        record = failure_record(config, event, outcome, attempt, condition)
+        if self._send_to_destination is None:
+            logger.error("%s: Event invocation failed (%s); would go to %s", config.name, condition, policy.on_failure)
+            return
+        try:
+            self._send_to_destination(policy.on_failure, record)
+            logger.error("%s: Event invocation failed (%s); sent to %s", config.name, condition, policy.on_failure)
+        except Exception:
+            logger.exception("%s: could not send a failed event to %s", config.name, policy.on_failure)
 
     def _run(self, config: FunctionConfig, event: Any, invocation_type: str, request_id: str) -> InvocationOutcome:
         with self._state:

@@ -17,6 +17,8 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer
 
+import ganger.local.moto_cfn  # noqa: F401  (moto's CloudFormation learns AWS::Lambda::EventInvokeConfig)
+from ganger.clients import CLIENT_CONFIG
 from ganger.constants import DEFAULT_REGION
 from ganger.local.http_server import LOOPBACK, ConnectionTrackingMixin
 
@@ -25,8 +27,11 @@ logger = logging.getLogger(__name__)
 FAKE_ACCESS_KEY = "testing"
 FAKE_SECRET_KEY = "testing"
 
+# ganger's one client config (standard retry mode), with fewer attempts against the local emulator; and
 # DynamoDB Streams (and DynamoDB) clients would otherwise try account-ID based endpoints.
-_CLIENT_CONFIG = Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 2, "mode": "standard"})
+_CLIENT_CONFIG = CLIENT_CONFIG.merge(
+    Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 2, "mode": "standard"})
+)
 
 
 def fake_session(region: str = DEFAULT_REGION) -> boto3.session.Session:

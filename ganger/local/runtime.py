@@ -33,7 +33,8 @@ from ganger.documents import validate
 from ganger.labourer import Labourer, read_labourers
 from ganger.local.api_front import ApiFront
 from ganger.local.clock import RuleClock
-from ganger.local.lambda_endpoint import LocalLambdaEndpoint
+from ganger.local.lambda_endpoint import LAMBDA_RETRY_DELAYS, LocalLambdaEndpoint, sqs_destination
+from ganger.local.moto_index import fast_queries
 from ganger.local.moto_server import EmbeddedAws
 from ganger.local.moto_speed import fast_transactions
 from ganger.local.state import LocalState, state_file
@@ -137,16 +138,30 @@ class LocalSystem:
         os.environ[name] = value
 
     def _start_aws(self) -> None:
-        # moto copies whole tables on every TransactWriteItems; this keeps its answers, not its cost.
+        # moto copies whole tables on every TransactWriteItems and sorts a whole table for every Query;
+        # these keep its answers, not its cost.
         speed = contextlib.ExitStack()
         speed.enter_context(fast_transactions())
+        speed.enter_context(fast_queries())
         self._stops.append(speed.close)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()
         self._stops.append(self.aws.stop)
         self.urls.aws = self.aws.endpoint_url
-        self.endpoint = LocalLambdaEndpoint(self.aws.client("lambda"), max_concurrency=self.options.concurrency)
+        # Lambda's retries of a failed Event invocation (1 and 2 minutes later) follow the rule clock's speed.
+        retry_delays = tuple(d / max(self.options.speed, 0.001) for d in LAMBDA_RETRY_DELAYS)
+        self.endpoint = LocalLambdaEndpoint(
+            self.aws.client("lambda"),
+            max_concurrency=self.options.concurrency,
+            retry_delays=retry_delays,
+            send_to_destination=sqs_destination(self.aws.client("sqs")),
+        )
         self.endpoint.start()
+        self.options.say(
+            f"Lambda's async retries emulated: a failed Event invocation runs again after {retry_delays[0]:g} s and "
+            f"{retry_delays[1]:g} s (MaximumRetryAttempts from each function's EventInvokeConfig), then goes to "
+            "its on-failure queue"
+        )
         self._stops.append(self.endpoint.stop)
         self.urls.lambda_ = self.endpoint.url
         # Handlers run in this process and build their clients from the environment, as on Lambda.

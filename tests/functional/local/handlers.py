@@ -71,3 +71,16 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
             }
         ),
     }
+
+
+flaky_runs: dict[str, list[float]] = {}
+
+
+def flaky(event: Any, context: Any) -> str:
+    """Fail the first ``fail_times`` runs of the event named ``key``, then succeed; remember when each ran."""
+    with received_lock:
+        runs = flaky_runs.setdefault(event["key"], [])
+        runs.append(time.monotonic())
+        if len(runs) <= int(event.get("fail_times", 0)):
+            raise RuntimeError(f"run {len(runs)} of {event['key']} fails on purpose")
+    return "done"

@@ -192,8 +192,12 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         for handoff in candidates:
             outcome = end(handoff)
             if outcome is Ended.HANDED_OFF:
-                started = self.starter.deliver(labourer, [handoff.claimed])
-                self.stats["handed_off"] += started.dispatched
+                try:
+                    started = self.starter.deliver(labourer, [handoff.claimed])
+                    self.stats["handed_off"] += started.dispatched
+                except (ClientError, BotoCoreError) as exc:  # the report is stored: never raise after that
+                    logger.warning("task %s was claimed but not dispatched (%s); it expires and is retried",
+                                   handoff.task.task_id, exc)  # fmt: skip
                 return outcome
             if outcome is Ended.NOT_OWNED:
                 return outcome

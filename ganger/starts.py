@@ -9,19 +9,26 @@ next queued task (``handoff``). The slot counter (``ganger.slots``) makes the ca
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
-from ganger.tasks import Handoff, Task, TaskStore
+from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
+from ganger.transient import is_transient
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DEFAULT_POOL_SIZE = 32  # parallel Invokes per run: ~32 x 50/s at 20 ms per Invoke
 HANDOFF_CANDIDATES = 4  # queued tasks read for a hand-off; concurrent hand-offs pick different ones
@@ -127,7 +134,26 @@ class Starter:
         return [task for task, result in zip(claimed, results, strict=True) if result == "failed"]
 
     def release(self, labourer: Labourer, failed: Sequence[Task], started: Started) -> None:
-        positions = self.store.reserve_positions(labourer.id, len(failed), front=True)
+        """Put undelivered tasks back at the front, each on its own (one failing release never stops the others),
+        retrying transient errors; a task that still cannot be released expires and is retried."""
+        try:
+            positions = self._with_retries(lambda: self.store.reserve_positions(labourer.id, len(failed), front=True))
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("labourer %s: no front positions (%s); releasing to the queue's base", labourer.id, exc)
+            positions = [QUEUE_BASE] * len(failed)  # still below now: queued, ahead of every new task
         for task, position in zip(failed, positions, strict=True):
-            if self.store.release(task, position):
-                started.released += 1
+            try:
+                if self._with_retries(functools.partial(self.store.release, task, position)):
+                    started.released += 1
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("task %s: could not be released (%s); it expires and is retried", task.task_id, exc)
+
+    def _with_retries(self, call: Callable[[], _T], attempts: int = 3) -> _T:
+        for attempt in range(attempts):
+            try:
+                return call()
+            except (ClientError, BotoCoreError) as exc:
+                if attempt == attempts - 1 or not is_transient(exc):
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")

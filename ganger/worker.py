@@ -48,7 +48,7 @@ class ReportRetry:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is None:
             return self.budget_seconds
-        return max(0.0, remaining() / 1000 - self.reserve_seconds)
+        return max(0.0, float(remaining()) / 1000 - self.reserve_seconds)
 
 
 ONE_ATTEMPT = ReportRetry(budget_seconds=0.0)

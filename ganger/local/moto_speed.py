@@ -72,7 +72,8 @@ def fast_transactions() -> Iterator[None]:
     """While the block runs, moto's transactions snapshot items instead of whole tables."""
     backend_class = ddb_models.DynamoDBBackend
     original = backend_class.transact_write_items
-    original_copy = ddb_models.copy
+    module = vars(ddb_models)  # moto imports `copy` there; it does not export it
+    original_copy = module["copy"]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = _snapshot(self, transact_items)
@@ -82,10 +83,10 @@ def fast_transactions() -> Iterator[None]:
             _restore(self, saved)
             raise
 
-    ddb_models.copy = _TablesByReference()  # type: ignore[assignment]
+    module["copy"] = _TablesByReference()
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
     try:
         yield
     finally:
         backend_class.transact_write_items = original  # type: ignore[method-assign]
-        ddb_models.copy = original_copy
+        module["copy"] = original_copy

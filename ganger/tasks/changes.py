@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from ganger.errors import TransientAwsError
 from ganger.tasks.base import error_code, logger
 from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, STATUS_DEAD, Task
 from ganger.tasks.transactions import Op, Transactions, TransactOutcome
@@ -81,7 +82,14 @@ class StateChanges(Transactions):
         done: list[Task] = []
         while pending:
             batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
-            batch, short = self._claim_batch(batch)
+            try:
+                batch, short = self._claim_batch(batch)
+            except (ClientError, BotoCoreError, TransientAwsError):
+                if not done:
+                    raise
+                # The batches already committed hold claims and slots: hand them back to be dispatched.
+                logger.warning("claimed %d tasks, then a claim failed; dispatching what was claimed", len(done))
+                break
             done.extend(claimed for _, claimed, _ in batch)
             if short:
                 break

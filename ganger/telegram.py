@@ -18,11 +18,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import telegram
 from botocore.exceptions import BotoCoreError, ClientError
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from ganger import constants, redaction
@@ -42,14 +43,16 @@ DEFAULT_TOKEN_SECRET = "ganger/telegram-bot"
 
 # python-telegram-bot and httpx log the token (in the Bot API URL), botocore the secret holding it.
 redaction.install()
+_USERNAMES: dict[str, str] = {}  # token -> the bot's username (getMe), per process
 
 
 class TelegramFailure(GangerError):
     """A Bot API call failed. The message never contains the token."""
 
-    def __init__(self, method: str, problem: str) -> None:
+    def __init__(self, method: str, problem: str, transient: bool = False) -> None:
         self.method = method
         self.problem = problem
+        self.transient = transient  # a network error, a timeout or flood control: trying later may work
         super().__init__(f"Telegram {method} failed: {problem}")
 
 
@@ -190,6 +193,9 @@ def scrub(text: str, secret: str) -> str:
 # ---- sending ----------------------------------------------------------------------------------
 
 
+Markup = telegram.ReplyKeyboardMarkup | telegram.ReplyKeyboardRemove | telegram.InlineKeyboardMarkup
+
+
 @dataclass(frozen=True)
 class Keyboard:
     """A reply keyboard (rows of button labels); ``remove`` removes the current one."""
@@ -197,12 +203,34 @@ class Keyboard:
     rows: tuple[tuple[str, ...], ...] = ()
     remove: bool = False
 
-    def markup(self) -> telegram.ReplyKeyboardMarkup | telegram.ReplyKeyboardRemove:
+    def markup(self) -> Markup:
         if self.remove:
             return telegram.ReplyKeyboardRemove()
         return telegram.ReplyKeyboardMarkup(
             [list(row) for row in self.rows], resize_keyboard=True, one_time_keyboard=True
         )
+
+
+@dataclass(frozen=True)
+class InlineKeyboard:
+    """Buttons under a message: rows of ``(label, callback data)``; the data is at most 64 bytes."""
+
+    rows: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    def markup(self) -> Markup:
+        return telegram.InlineKeyboardMarkup(
+            [[telegram.InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in self.rows]
+        )
+
+
+AnyKeyboard = Keyboard | InlineKeyboard
+
+
+def _reply_to(message_id: int | None) -> telegram.ReplyParameters | None:
+    """Thread under the asking message; still sent when that message was deleted."""
+    if not message_id:
+        return None
+    return telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
 
 
 class TelegramApi:
@@ -215,15 +243,63 @@ class TelegramApi:
     def credentials(self) -> BotCredentials:
         return self._credentials.get(self._settings())
 
-    def send_message(self, chat_id: int | str, text: str, keyboard: Keyboard | None = None) -> int:
-        """Send a text; returns the message id."""
+    def send_message(
+        self, chat_id: int | str, text: str, keyboard: AnyKeyboard | None = None, reply_to: int | None = None
+    ) -> int:
+        """Send a text (as a reply to ``reply_to`` when given); returns the message id."""
         markup = keyboard.markup() if keyboard else None
-        message = self._call("sendMessage", lambda bot: bot.send_message(chat_id, text[:4096], reply_markup=markup))
+        message = self._call(
+            "sendMessage",
+            lambda bot: bot.send_message(
+                chat_id, text[:4096], reply_markup=markup, reply_parameters=_reply_to(reply_to)
+            ),
+        )
         return int(message.message_id)
 
-    def send_photo(self, chat_id: int | str, photo: bytes, caption: str = "") -> int:
-        message = self._call("sendPhoto", lambda bot: bot.send_photo(chat_id, photo, caption=caption[:1024] or None))
+    def send_photo(self, chat_id: int | str, photo: bytes, caption: str = "", reply_to: int | None = None) -> int:
+        message = self._call(
+            "sendPhoto",
+            lambda bot: bot.send_photo(
+                chat_id, photo, caption=caption[:1024] or None, reply_parameters=_reply_to(reply_to)
+            ),
+        )
         return int(message.message_id)
+
+    def send_video(
+        self, chat_id: int | str, video: Path, caption: str = "", reply_to: int | None = None, timeout: float = 300.0
+    ) -> int:
+        """Upload a video file (bots may upload up to 50 MB)."""
+
+        async def upload(bot: telegram.Bot) -> telegram.Message:
+            with video.open("rb") as stream:
+                return await bot.send_video(
+                    chat_id,
+                    stream,
+                    caption=caption[:1024] or None,
+                    supports_streaming=True,
+                    reply_parameters=_reply_to(reply_to),
+                    filename=video.name,
+                    write_timeout=timeout,
+                    read_timeout=timeout,
+                )
+
+        return int(self._call("sendVideo", upload).message_id)
+
+    def answer_callback_query(self, query_id: str, text: str = "") -> None:
+        """Stop the button's spinner (with a short toast when ``text`` is given)."""
+        self._call("answerCallbackQuery", lambda bot: bot.answer_callback_query(query_id, text=text[:200] or None))
+
+    def edit_message_text(self, chat_id: int | str, message_id: int, text: str) -> None:
+        """Replace a message's text and drop its inline buttons."""
+        self._call("editMessageText", lambda bot: bot.edit_message_text(text[:4096], chat_id, message_id))
+
+    def username(self) -> str:
+        """The bot's own username (getMe), cached for the credentials' lifetime."""
+        token = self.credentials().token
+        if token not in _USERNAMES:
+            me = self._call("getMe", lambda bot: bot.get_me())
+            _USERNAMES[token] = str(me.username or "")
+        return _USERNAMES[token]
 
     def download(self, file_id: str, max_bytes: int) -> bytes:
         """A file a user sent (getFile, then the file URL)."""
@@ -242,7 +318,9 @@ class TelegramApi:
         try:
             return asyncio.run(self._run(settings, credentials.token, operation))
         except TelegramError as exc:
-            raise TelegramFailure(method, scrub(f"{type(exc).__name__}: {exc}", credentials.token)) from None
+            # TimedOut is a NetworkError; so is BadRequest, which no retry fixes
+            transient = isinstance(exc, NetworkError | RetryAfter) and not isinstance(exc, BadRequest)
+            raise TelegramFailure(method, scrub(f"{type(exc).__name__}: {exc}", credentials.token), transient) from None
 
     @staticmethod
     async def _run(settings: TelegramSettings, token: str, operation: Callable[[telegram.Bot], Awaitable[T]]) -> T:

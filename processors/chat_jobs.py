@@ -1,13 +1,25 @@
 """The jobs a chat started (for ``/jobs``): one row per job in ``ganger_chat_jobs``, and each job's
-state read from the task tables (queued, running, waiting to retry, done, failed)."""
+state read from the task tables (queued, running, waiting to retry, done, failed).
+
+A dead job's report is remembered by a marker row (``!reported#<job id>``, sorted before every job
+row) written with a condition, so each dead job is told to its chat once."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from ganger.errors import GangerError
 from ganger.task_state import Table, TaskState, state_of
 from ganger.tasks import TaskStore
+from processors.chat_router import ChatBot, ChatHandler, Reply
+from processors.telegram_incoming import Incoming
+from processors.telegram_routes import Kind, Route
+
+REPORTED_PREFIX = "!reported#"  # "!" sorts before the digits of the job rows' keys
 
 # How /jobs words each state; an invoked task is "running" (the bot does not read the labourers).
 CHAT_WORDS = {
@@ -29,6 +41,7 @@ class ChatJob:
     kind: str
     summary: str
     created_at: int
+    reply_to: int = 0  # the message that asked
 
     @property
     def task_id(self) -> str:
@@ -52,8 +65,34 @@ class ChatJobs:
                 "kind": {"S": job.kind},
                 "summary": {"S": job.summary[:200]},
                 "created_at": {"N": str(job.created_at)},
+                "reply_to": {"N": str(job.reply_to)},
                 "expires_at": {"N": str(job.created_at + self.ttl_seconds)},
             },
+        )
+
+    def mark_reported(self, chat_id: int, job_id: str, now: float) -> bool:
+        """True the first time a job's end is reported (a conditional put); False after."""
+        try:
+            self._ddb.put_item(
+                TableName=self.table,
+                Item={
+                    "chat_id": {"S": str(chat_id)},
+                    "job_key": {"S": f"{REPORTED_PREFIX}{job_id}"},
+                    "reported_at": {"N": str(int(now))},
+                    "expires_at": {"N": str(int(now) + self.ttl_seconds)},
+                },
+                ConditionExpression="attribute_not_exists(job_key)",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def unmark_reported(self, chat_id: int, job_id: str) -> None:
+        """The report could not be sent: the next run tries again."""
+        self._ddb.delete_item(
+            TableName=self.table, Key={"chat_id": {"S": str(chat_id)}, "job_key": {"S": f"{REPORTED_PREFIX}{job_id}"}}
         )
 
     def recent(self, chat_id: int, limit: int) -> list[ChatJob]:
@@ -73,8 +112,10 @@ class ChatJobs:
                 i["kind"]["S"],
                 i["summary"]["S"],
                 int(i["created_at"]["N"]),
+                int(i.get("reply_to", {}).get("N", 0)),
             )
             for i in page.get("Items", [])
+            if "job_id" in i  # not a report marker
         ]
 
 
@@ -92,3 +133,42 @@ def job_state(store: TaskStore, job: ChatJob, now: float) -> str:
     if store.get_retry(job.labourer_id, job.task_id) is not None:
         return CHAT_WORDS[TaskState.RETRYING]
     return "scheduled"
+
+
+class SchedulingFailed(GangerError):
+    """The Scheduler did not accept a job."""
+
+
+def schedule_job(
+    bot: ChatBot, incoming: Incoming, labourer: str, kind: str, summary: str, payload: dict[str, Any]
+) -> bool:
+    """Send a chat's job to the Scheduler and remember it for /jobs. False when it was already scheduled.
+
+    The job id comes from the chat and message, so a redelivered update schedules nothing twice; the
+    payload carries ``chat_id`` and ``reply_to`` so the result is threaded under the asking message.
+    """
+    config = bot.config
+    payload = {**payload, "chat_id": incoming.chat_id, "reply_to": incoming.message_id}
+    job = {"job": {"lambda_name": labourer, "job_id": incoming.job_id, "payload": payload}}
+    result = bot.clients.lambda_.invoke(FunctionName=config.scheduler_function, Payload=json.dumps(job).encode())
+    body = json.loads(result["Payload"].read() or b"null")
+    if result.get("FunctionError"):
+        raise SchedulingFailed(str((body or {}).get("errorMessage", "unknown error"))[:300])
+    created = int(bot.clock())
+    record = ChatJob(incoming.chat_id, incoming.job_id, labourer, kind, summary, created, incoming.message_id)
+    ChatJobs(bot.clients.dynamodb, config.jobs_table).record(record)
+    bot.stats["jobs_scheduled"] += 1
+    return not (body or {}).get("duplicate")
+
+
+@ChatHandler.on(Kind.JOBS)
+def jobs(bot: ChatBot, incoming: Incoming, target: Route) -> Reply:
+    recent = ChatJobs(bot.clients.dynamodb, bot.config.jobs_table).recent(incoming.chat_id, bot.config.jobs_shown)
+    if not recent:
+        return Reply("No jobs yet. Send a link or a photo.")
+    now = bot.clock()
+    lines = [f"{j.kind} {j.summary[:60]}: {job_state(bot.store, j, now)}" for j in recent]
+    return Reply("Your recent jobs:\n" + "\n".join(lines))
+
+
+HANDLERS = (jobs,)

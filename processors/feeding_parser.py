@@ -1,6 +1,8 @@
-"""Parsing the feeding messages people type: ``12pm 120ml milk``, ``120ml``, ``7:30 90 ml formula``.
+"""Parsing the feeding messages people type: ``12pm 120ml milk``, ``120ml``, ``7:30 90 ml formula``,
+``bottle 2 oz at 5pm``.
 
 Pure functions, no AWS. The amount may come first (the original bot parsed ``120ml milk`` as 0).
+Ounces are recorded in ml (1 oz = 29.57 ml, rounded); the entry keeps what was typed.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ import datetime
 import re
 from dataclasses import dataclass
 
-_AMOUNT = re.compile(r"(?<![\d:.,])(\d{1,4}(?:[.,]\d+)?)\s*ml\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"(?<![\d:.,])(\d{1,4}(?:[.,]\d+)?)\s*(?P<unit>ml|fl\.?\s*oz|oz|ounces?)(?![a-z])", re.IGNORECASE)
+ML_PER_OUNCE = 29.57
 _TIME_12H = re.compile(r"(?<![\d:])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
 _TIME_24H = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d])")
-_FILLER = {"at", "@", "of", "-", "ml"}
+_FILLER = {"at", "@", "of", "-", "ml", "oz", "fl"}
 MAX_AMOUNT_ML = 2000
 FUTURE_GRACE = datetime.timedelta(hours=1)
 
@@ -24,21 +27,24 @@ class FeedingEntry:
     amount_ml: int
     category: str
     at: datetime.time | None = None
+    ounces: float | None = None  # what was typed, when the amount was in ounces
 
 
 def parse_feeding(text: str, default_category: str = "milk") -> FeedingEntry | None:
-    """The entry a message describes, or None when it names no amount in ml."""
+    """The entry a message describes, or None when it names no amount in ml or ounces."""
     amount_match = _AMOUNT.search(text)
     if amount_match is None:
         return None
-    amount = round(float(amount_match.group(1).replace(",", ".")))
+    number = float(amount_match.group(1).replace(",", "."))
+    ounces = None if amount_match.group("unit").lower() == "ml" else number
+    amount = round(number * ML_PER_OUNCE) if ounces is not None else round(number)
     if not 0 < amount <= MAX_AMOUNT_ML:
         return None
     rest = text[: amount_match.start()] + " " + text[amount_match.end() :]
     at, rest = _take_time(rest)
     words = [w for w in re.findall(r"[^\W\d_]+", rest) if w.lower() not in _FILLER]
     category = " ".join(words).lower() or default_category
-    return FeedingEntry(amount, category, at)
+    return FeedingEntry(amount, category, at, ounces)
 
 
 def _take_time(text: str) -> tuple[datetime.time | None, str]:

@@ -145,9 +145,11 @@ def format_day(date: datetime.date, records: list[FeedingRecord]) -> str:
     return "\n".join(lines)
 
 
-def format_recorded(record: FeedingRecord, day_records: list[FeedingRecord]) -> str:
+def format_recorded(record: FeedingRecord, day_records: list[FeedingRecord], ounces: float | None = None) -> str:
+    """The confirmation; an amount typed in ounces is shown converted (``59 ml (2 oz)``)."""
+    typed = f" ({ounces:g} oz)" if ounces is not None else ""
     return (
-        f"Recorded {record.amount_ml} ml {record.category} at {record.time} on {record.date}.\n"
+        f"Recorded {record.amount_ml} ml{typed} {record.category} at {record.time} on {record.date}.\n"
         f"Total drank = {total_ml(day_records)} ml"
     )
 

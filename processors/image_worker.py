@@ -2,7 +2,9 @@
 
 Event (a task of the ``image_worker`` labourer): ``{"prediction_id", "chat_id", "bucket", "image_key"}``.
 The prediction id comes from the Telegram message, so a retried task rewrites the same row and
-image. A photo that cannot be decoded completes the task with an error (retrying cannot fix it).
+image. A photo that cannot be decoded completes the task with an error (retrying cannot fix it),
+and the chat is told through ``/results`` all the same. ``reply_to`` (the photo's message id)
+threads the answer under the photo.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ ENV_RESULTS_URL = "GANGER_RESULTS_URL"  # fallback for `results_url` (local mode
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    kind: Literal["hog", "onnx"] = "hog"
+    kind: Literal["yolov4-tiny", "onnx", "hog"] = "yolov4-tiny"
+    model_dir: str = ""  # yolov4-tiny: empty means $GANGER_MODEL_DIR or ~/.cache/ganger/models
     win_stride: int = 8
     scale: float = 1.05
-    min_score: float = 0.0
+    min_score: float = 0.25
+    nms_threshold: float = 0.45
     onnx_bucket: str = ""  # kind "onnx": the model in S3
     onnx_key: str = ""
     classes: list[str] = field(default_factory=list)
-    input_size: int = 640
+    input_size: int = 416
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class ImageTask:
     chat_id: int
     bucket: str
     image_key: str
+    reply_to: int = 0
 
     @classmethod
     def from_event(cls, event: dict[str, Any], default_bucket: str) -> ImageTask:
@@ -71,14 +76,22 @@ class ImageTask:
             int(event["chat_id"]),
             str(event.get("bucket") or default_bucket),
             str(event["image_key"]),
+            int(event.get("reply_to") or 0),
         )
 
 
 def build_detector(config: DetectorConfig, s3: Any) -> detectors.Detector:
     if config.kind == "onnx":
         model = s3.get_object(Bucket=config.onnx_bucket, Key=config.onnx_key)["Body"].read()
-        return detectors.OnnxDetector(model, config.classes, config.input_size, config.min_score or 0.25)
-    return detectors.HogPeopleDetector(config.win_stride, config.scale, config.min_score)
+        return detectors.OnnxDetector(model, config.classes, config.input_size, config.min_score, config.nms_threshold)
+    if config.kind == "hog":
+        return detectors.HogPeopleDetector(config.win_stride, config.scale, config.min_score)
+    return detectors.YoloDarknetDetector.installed(
+        config.model_dir or None,
+        input_size=config.input_size,
+        min_score=config.min_score,
+        nms_threshold=config.nms_threshold,
+    )
 
 
 class ImageWorker(ConfiguredWorker[ImageWorkerConfig]):
@@ -99,10 +112,26 @@ class ImageWorker(ConfiguredWorker[ImageWorkerConfig]):
         task = ImageTask.from_event(event, config.bucket)
         s3 = self.clients.get("s3")
         data = s3.get_object(Bucket=task.bucket, Key=task.image_key)["Body"].read(config.max_image_bytes + 1)
+        store = PredictionStore(self.clients.dynamodb, config.predictions_table)
         try:
             image = detectors.decode(data)
         except ValueError:
             logger.warning("prediction %s: the photo is not an image", task.prediction_id)
+            error = "it is not an image I can read"
+            store.put(
+                Prediction(
+                    task.prediction_id,
+                    task.chat_id,
+                    task.image_key,
+                    "",
+                    [],
+                    self.clock(),
+                    task.bucket,
+                    task.reply_to,
+                    error,
+                )
+            )
+            self.call_results(task.prediction_id)
             return {"prediction_id": task.prediction_id, "error": "not an image"}
         found = self.detector().detect(image)
         predicted_key = f"{config.predicted_prefix}/{task.chat_id}/{task.prediction_id}.jpg"
@@ -117,8 +146,9 @@ class ImageWorker(ConfiguredWorker[ImageWorkerConfig]):
             [d.to_label() for d in found],
             self.clock(),
             task.bucket,
+            task.reply_to,
         )
-        PredictionStore(self.clients.dynamodb, config.predictions_table).put(prediction)
+        store.put(prediction)
         self.stats["objects_detected"] += len(found)
         self.call_results(task.prediction_id)
         return {"prediction_id": task.prediction_id, "objects": len(found)}

@@ -25,6 +25,8 @@ class Prediction:
     labels: list[dict[str, Any]] = field(default_factory=list)
     time: float = 0.0
     bucket: str = ""
+    reply_to: int = 0  # the photo's message: the result is threaded under it
+    error: str = ""  # why there is no annotated image, in words fit for the user
 
     def to_item(self) -> dict[str, Any]:
         plain = json.loads(json.dumps(self.__dict__), parse_float=Decimal)
@@ -35,6 +37,7 @@ class Prediction:
         plain = json.loads(json.dumps({k: _deserializer.deserialize(v) for k, v in item.items()}, default=float))
         known = {k: v for k, v in plain.items() if k in cls.__dataclass_fields__}
         known["chat_id"] = int(known.get("chat_id", 0))
+        known["reply_to"] = int(known.get("reply_to", 0))
         return cls(**known)
 
 

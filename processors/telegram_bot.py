@@ -1,26 +1,30 @@
 """The Telegram webhook behind API Gateway, and ``POST /results`` for finished predictions.
 
 ``POST /webhook``: the secret header is checked in constant time (403 when missing or wrong); the
-update is deduped by id (conditional put + TTL); the sender must be an allowed user (``/start`` and
-``/help`` excepted); the message is routed (``processors.telegram_routes``). Quick answers
-(``/status``, feedings, ``/jobs``, the shutdown question) are given at once; slow work becomes a
-business job through the Scheduler, with a job id derived from the chat and message, so a
-redelivered update schedules nothing twice. Every accepted update gets 200, whatever happens.
+update is claimed by id (``processors.update_dedupe``: a lease until it is handled); the sender
+must be an allowed user (``/start`` and ``/help`` excepted; strangers in groups are ignored
+silently); commands for another bot (``/up@other_bot``) are ignored; the message or button press
+is routed (``processors.telegram_routes``) and dispatched to the feature that declared a handler for
+it (``processors.chat_router``: ``video_chat``, ``image_chat``, ``chat_jobs``, ``devbox_chat``,
+``feedings_chat``).
+
+Redelivery rules: bad input gets 200 (a redelivery cannot fix it); a transient failure before the
+update was handled (the token unreadable, DynamoDB or Telegram unavailable) gets a 5xx and the
+claim is released, so Telegram's redelivery is handled; a redelivery of a handled update is a
+duplicate; one whose Lambda timed out is handled once its lease expires.
 
 ``POST /results?predictionId=<id>``: sends the prediction's summary and annotated image to its chat,
-once.
+as a reply to the photo, once. A scheduled ``{"action": "report_dead_jobs"}`` tells each chat
+about its jobs that ended dead (``processors.job_reports``).
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import telegram
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger.config import TypedConfig
@@ -30,36 +34,34 @@ from ganger.schema import parse, to_dict
 from ganger.telegram import (
     CredentialsSource,
     CredentialsUnavailable,
-    Keyboard,
     TelegramApi,
     TelegramFailure,
     TelegramSettings,
-    largest_photo,
     parse_update,
     secret_matches,
 )
-from processors import devbox, devbox_config
+from processors import chat_jobs, devbox_chat, feedings_chat, image_chat, job_reports, video_chat
 from processors.api_events import ApiRequest, response
-from processors.chat_jobs import ChatJob, ChatJobs, job_state
+from processors.chat_jobs import ChatJobs
+from processors.chat_router import ACCESS_DENIED, HELP_TEXT, NOT_UNDERSTOOD, Reply, Router
 from processors.detectors import summary
-from processors.feedings import CONFIG_DOCUMENT as FEEDINGS_DOCUMENT
-from processors.feedings import Author, FeedingsConfig, FeedingsLog, format_day, format_recorded
 from processors.predictions import PredictionStore
-from processors.telegram_routes import Kind, Route, route
-from processors.update_dedupe import UpdateDedupe
+from processors.telegram_incoming import Incoming
+from processors.telegram_routes import Kind, Route, route, route_press
+from processors.update_dedupe import Claim, UpdateDedupe
 
 logger = logging.getLogger(__name__)
-CONFIG_DOCUMENT = "telegram_bot_config"
-ACCESS_DENIED = "Access denied!"
-SOMETHING_WRONG = "Something went wrong, please try again..."
-HELP_TEXT = (
-    "I run jobs for you:\n"
-    "- send a link to a video: I download it and send you a link to your copy (/video <words> searches)\n"
-    "- send a photo: I find the people in it and send it back annotated\n"
-    "- /up, /status, /shutdown: your dev box (/up_windows or /up windows for another instance)\n"
-    '- feedings: "12pm 120ml milk", then "today" or "yesterday" for the day\'s total\n'
-    "- /jobs: your recent jobs and their states"
+# Each feature declares its chat handlers next to its code; the webhook only dispatches to them.
+ROUTER = Router().include(
+    (*video_chat.HANDLERS, *image_chat.HANDLERS, *chat_jobs.HANDLERS, *devbox_chat.HANDLERS, *feedings_chat.HANDLERS)
 )
+CONFIG_DOCUMENT = "telegram_bot_config"
+SOMETHING_WRONG = "Something went wrong, please try again..."
+_TRANSIENT_CODES = {
+    "ThrottlingException", "Throttling", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "TooManyRequestsException", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError",
+    "InternalFailure", "InternalError", "RequestTimeout", "TransactionInProgressException",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class TelegramBotConfig:
     allowed_users: list[int] = field(default_factory=list)  # nobody when empty (except /start, /help)
     updates_table: str = "ganger_telegram_updates"
     update_ttl_seconds: int = 2 * 86400  # Telegram redelivers for up to 24 hours
+    update_lease_seconds: int = 60  # over the Lambda's timeout: a redelivery after it handles the update
     jobs_table: str = "ganger_chat_jobs"
     jobs_shown: int = 10
     media_bucket: str = "ganger-media"
@@ -83,51 +86,22 @@ class TelegramBotConfig:
     predictions_table: str = "ganger_predictions"
     scheduler_function: str = "sosw_scheduler"
     labourers: BotLabourers = field(default_factory=BotLabourers)
+    dead_jobs_lookback_seconds: int = 6 * 3600  # report_dead_jobs reads this far back (it runs every minute)
 
 
-class SchedulingFailed(GangerError):
-    """The Scheduler did not accept a job."""
+class Redeliver(GangerError):
+    """A transient failure before the update was handled: answer 5xx so Telegram redelivers it."""
 
 
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    keyboard: Keyboard | None = None
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """The parts of a message the bot acts on."""
-
-    update_id: int
-    chat_id: int
-    user_id: int
-    message_id: int
-    text: str
-    sent_at: datetime.datetime
-    author: str
-    photo: telegram.PhotoSize | None
-
-    @classmethod
-    def from_update(cls, update: telegram.Update) -> Incoming | None:
-        message = update.message
-        if message is None or message.from_user is None:
-            return None  # edits, callbacks, channel posts: nothing to do
-        user = message.from_user
-        return cls(
-            update.update_id,
-            message.chat.id,
-            user.id,
-            message.message_id,
-            message.text or message.caption or "",
-            message.date,
-            user.username or user.first_name,
-            largest_photo(message.photo),
-        )
-
-    @property
-    def job_id(self) -> str:
-        return f"tg-{self.chat_id}-{self.message_id}"
+def is_transient(exc: BaseException) -> bool:
+    """Would the same call work a little later? (throttling, 5xx, network, the token unreadable)"""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return error.get("Code") in _TRANSIENT_CODES or status >= 500
+    if isinstance(exc, TelegramFailure):
+        return exc.transient
+    return isinstance(exc, BotoCoreError | CredentialsUnavailable)
 
 
 class TelegramBot(Processor[TelegramBotConfig]):
@@ -152,6 +126,8 @@ class TelegramBot(Processor[TelegramBotConfig]):
     # ---- HTTP ----------------------------------------------------------------------------------
 
     def handle(self, event: Any) -> dict[str, Any]:
+        if isinstance(event, dict) and event.get("action") == "report_dead_jobs":
+            return self.report_dead_jobs()
         request = ApiRequest.from_event(event)
         if request.method != "POST":
             return response(405, {"error": "method not allowed"})
@@ -159,10 +135,10 @@ class TelegramBot(Processor[TelegramBotConfig]):
             return self.results(request)
         try:
             return self.webhook(request)
-        except Exception as exc:  # a broken config or an AWS outage must not make Telegram redeliver for a day
-            logger.exception("webhook failed before routing: %s", type(exc).__name__)
+        except Exception as exc:  # nothing was handled: Telegram's redelivery gets another chance
+            logger.exception("webhook failed before handling: %s", type(exc).__name__)
             self.stats["errors"] += 1
-            return response(200, {"ok": False})
+            return response(500, {"ok": False})
 
     def webhook(self, request: ApiRequest) -> dict[str, Any]:
         try:
@@ -170,179 +146,126 @@ class TelegramBot(Processor[TelegramBotConfig]):
         except CredentialsUnavailable as exc:
             logger.error("webhook: %s", exc)
             self.stats["no_credentials"] += 1
-            return response(200, {"ok": False})
+            return response(503, {"ok": False, "retry": "credentials unavailable"})
         if not secret_matches(request.headers, credentials.webhook_secret):
             self.stats["forbidden"] += 1
             return response(403, {"error": "forbidden"})
         try:
             update = parse_update(request.json())
-        except ValueError as exc:
-            logger.warning("webhook: unusable body: %s", exc)
+            incoming = Incoming.from_update(update)
+        except (ValueError, AttributeError, KeyError, TypeError, RecursionError) as exc:  # a redelivery cannot fix it
+            logger.warning("webhook: unusable body: %s", type(exc).__name__)
             return response(200, {"ok": True, "ignored": "malformed"})
-        if not self._first_time(credentials.token.split(":", 1)[0], update.update_id):
+        config = self.config
+        dedupe = UpdateDedupe(
+            self.clients.dynamodb, config.updates_table, config.update_ttl_seconds, config.update_lease_seconds
+        )
+        bot_id = credentials.token.split(":", 1)[0]
+        claim = dedupe.claim(bot_id, update.update_id, self.clock())  # AWS errors: 500, redelivered
+        if claim is Claim.DUPLICATE:
             self.stats["duplicates"] += 1
             return response(200, {"ok": True, "duplicate": True})
-        incoming = Incoming.from_update(update)
-        if incoming is not None:
-            self._send(incoming.chat_id, self.answer(incoming))
+        if claim is Claim.BUSY:
+            return response(503, {"ok": False, "retry": "being handled"})
+        try:
+            if incoming is not None:
+                self.dispatch(incoming)
+        except Redeliver as exc:
+            logger.warning("update %s not handled, asking for a redelivery: %s", update.update_id, exc)
+            self.stats["redeliveries_asked"] += 1
+            dedupe.release(bot_id, update.update_id)
+            return response(503, {"ok": False, "retry": "transient failure"})
+        try:
+            dedupe.finish(bot_id, update.update_id)
+        except (
+            ClientError,
+            BotoCoreError,
+        ) as exc:  # handled: a redelivery after the lease repeats only idempotent work
+            logger.error("update %s handled but not marked done: %s", update.update_id, type(exc).__name__)
         return response(200, {"ok": True})
 
-    def _first_time(self, bot_id: str, update_id: int) -> bool:
-        config = self.config
-        try:
-            return UpdateDedupe(self.clients.dynamodb, config.updates_table, config.update_ttl_seconds).first_time(
-                bot_id, update_id, self.clock()
+    def dispatch(self, incoming: Incoming) -> None:
+        """Answer a message, or a button press (stop its spinner, act, edit the asking message)."""
+        press = incoming.press
+        if press is None:
+            self._send(incoming, self.answer(incoming))
+            return
+        reply = self.answer(incoming)
+        self._guarded(incoming, lambda: self.telegram.answer_callback_query(press.query_id))
+        if reply is not None:
+            self._guarded(
+                incoming, lambda: self.telegram.edit_message_text(incoming.chat_id, press.message_id, reply.text)
             )
-        except (ClientError, BotoCoreError) as exc:  # the Scheduler still dedupes jobs by id
-            logger.error("update dedupe unavailable: %s", type(exc).__name__)
-            return True
 
-    def _send(self, chat_id: int, reply: Reply | None) -> None:
+    def _send(self, incoming: Incoming, reply: Reply | None) -> None:
         if reply is None:
             return
+        thread = incoming.message_id if incoming.in_group else None
+        self._guarded(
+            incoming, lambda: self.telegram.send_message(incoming.chat_id, reply.text, reply.keyboard, thread)
+        )
+
+    def _guarded(self, incoming: Incoming, call: Callable[[], Any]) -> None:
+        """A reply that fails is logged: the work is done, a redelivery would only repeat it."""
         try:
-            self.telegram.send_message(chat_id, reply.text, reply.keyboard)
+            call()
         except (TelegramFailure, CredentialsUnavailable) as exc:
-            logger.error("reply to chat %s failed: %s", chat_id, exc)
+            logger.error("reply to chat %s failed: %s", incoming.chat_id, exc)
             self.stats["reply_failures"] += 1
 
     # ---- routing -------------------------------------------------------------------------------
 
+    def route(self, incoming: Incoming) -> Route:
+        if incoming.press is not None:
+            return route_press(incoming.press.data)
+        return route(incoming.text, has_photo=incoming.image is not None, link=incoming.link)
+
+    def for_another_bot(self, target: Route) -> bool:
+        """``/up@other_bot``: only commands without a name or with this bot's own are for this bot."""
+        if not target.addressee:
+            return False
+        try:
+            return target.addressee != self.telegram.username().lower()
+        except TelegramFailure as exc:
+            raise Redeliver(str(exc)) from exc
+
     def answer(self, incoming: Incoming) -> Reply | None:
-        """The reply to a message; never raises."""
-        target = route(incoming.text, has_photo=incoming.photo is not None)
+        """The reply to a message; raises ``Redeliver`` only for a transient failure."""
+        target = self.route(incoming)
         self.stats[f"route_{target.kind.value}"] += 1
+        if self.for_another_bot(target):
+            self.stats["other_bots"] += 1
+            return None
         if target.kind in (Kind.START, Kind.HELP):
             return Reply(HELP_TEXT)
         if incoming.user_id not in self.config.allowed_users:
             logger.info("refused user %s", incoming.user_id)
-            return Reply(ACCESS_DENIED)
-        actions: dict[Kind, Callable[[Incoming, Route], Reply | None]] = {
-            Kind.VIDEO: self.video,
-            Kind.PHOTO: self.photo,
-            Kind.JOBS: self.jobs,
-            Kind.DEVBOX_UP: self.devbox_up,
-            Kind.DEVBOX_STATUS: self.devbox_status,
-            Kind.DEVBOX_CONFIRM_SHUTDOWN: self.devbox_confirm,
-            Kind.DEVBOX_SHUTDOWN: self.devbox_shutdown,
-            Kind.CANCEL: lambda _i, _r: Reply("Canceled", Keyboard(remove=True)),
-            Kind.FEEDING: self.feeding,
-            Kind.FEEDINGS_DAY: self.feedings_day,
-        }
-        action = actions.get(target.kind)
-        if action is None:
-            return Reply("Sorry, I did not understand that.\n\n" + HELP_TEXT) if target.kind is Kind.UNKNOWN else None
+            return None if incoming.in_group else Reply(ACCESS_DENIED)
+        handler = ROUTER.handler_for(target.kind)
+        if handler is None:
+            understood = target.kind is not Kind.UNKNOWN or (incoming.in_group and not incoming.text.startswith("/"))
+            return None if understood else Reply(NOT_UNDERSTOOD)  # group chatter is not for the bot
         try:
-            return action(incoming, target)
-        except devbox_config.DevboxAccessError as exc:
-            return self._no_devbox(exc)
-        except Exception as exc:  # the update is accepted: answer the user, never a non-2xx
+            return handler.action(self, incoming, target)
+        except Exception as exc:  # the update is accepted: answer the user, or ask for a redelivery
+            if is_transient(exc):
+                raise Redeliver(f"{target.kind.value}: {type(exc).__name__}") from exc
             logger.exception("%s for chat %s failed: %s", target.kind.value, incoming.chat_id, type(exc).__name__)
             self.stats["errors"] += 1
             return Reply(SOMETHING_WRONG)
 
-    # ---- slow work: jobs -----------------------------------------------------------------------
+    # ---- dead jobs -----------------------------------------------------------------------------
 
-    def schedule(
-        self, incoming: Incoming, labourer: str, kind: str, summary_text: str, payload: dict[str, Any]
-    ) -> bool:
-        """Send the job to the Scheduler and remember it for /jobs. False when it was already scheduled."""
-        job = {"job": {"lambda_name": labourer, "job_id": incoming.job_id, "payload": payload}}
-        result = self.clients.lambda_.invoke(
-            FunctionName=self.config.scheduler_function, Payload=json.dumps(job).encode()
-        )
-        body = json.loads(result["Payload"].read() or b"null")
-        if result.get("FunctionError"):
-            raise SchedulingFailed(str((body or {}).get("errorMessage", "unknown error"))[:300])
-        ChatJobs(self.clients.dynamodb, self.config.jobs_table).record(
-            ChatJob(incoming.chat_id, incoming.job_id, labourer, kind, summary_text, int(self.clock()))
-        )
-        self.stats["jobs_scheduled"] += 1
-        return not (body or {}).get("duplicate")
-
-    def video(self, incoming: Incoming, target: Route) -> Reply:
-        payload = {"chat_id": incoming.chat_id, "url": target.argument}
-        self.schedule(incoming, self.config.labourers.video, "video", target.argument, payload)
-        return Reply("Your message is being processed... I will send you a link to the video.")
-
-    def photo(self, incoming: Incoming, target: Route) -> Reply:
+    def report_dead_jobs(self) -> dict[str, Any]:
         config = self.config
-        assert incoming.photo is not None
-        data = self.telegram.download(incoming.photo.file_id, config.max_photo_bytes)
-        key = f"{config.photos_prefix}/{incoming.chat_id}/{incoming.message_id}.jpg"
-        self.clients.get("s3").put_object(Bucket=config.media_bucket, Key=key, Body=data, ContentType="image/jpeg")
-        prediction_id = f"{incoming.chat_id}-{incoming.message_id}"
-        payload = {
-            "chat_id": incoming.chat_id,
-            "prediction_id": prediction_id,
-            "bucket": config.media_bucket,
-            "image_key": key,
-        }
-        self.schedule(incoming, config.labourers.image, "photo", f"photo {prediction_id}", payload)
-        return Reply("Photo received. Looking for people in it...")
-
-    def jobs(self, incoming: Incoming, target: Route) -> Reply:
-        recent = ChatJobs(self.clients.dynamodb, self.config.jobs_table).recent(
-            incoming.chat_id, self.config.jobs_shown
+        reporter = job_reports.JobReporter(
+            self.store, ChatJobs(self.clients.dynamodb, config.jobs_table), self.telegram
         )
-        if not recent:
-            return Reply("No jobs yet. Send a link or a photo.")
+        labourers = [config.labourers.video, config.labourers.image, config.labourers.devbox]
         now = self.clock()
-        lines = [f"{j.kind} {j.summary[:60]}: {job_state(self.store, j, now)}" for j in recent]
-        return Reply("Your recent jobs:\n" + "\n".join(lines))
-
-    # ---- dev boxes -----------------------------------------------------------------------------
-
-    def _devbox(self) -> devbox_config.DevboxConfig:
-        return devbox_config.effective(self.sibling_config(devbox_config.CONFIG_DOCUMENT, devbox_config.DevboxConfig))
-
-    def _no_devbox(self, exc: devbox_config.DevboxAccessError) -> Reply:
-        if not exc.known:
-            return Reply(ACCESS_DENIED)
-        codes = ", ".join("(default)" if c == devbox_config.DEFAULT_CODE else c for c in exc.known)
-        return Reply(f"You have no instance {exc.code!r}. Your instances: {codes}.")
-
-    def devbox_status(self, incoming: Incoming, target: Route) -> Reply:
-        config = self._devbox()
-        box = devbox_config.resolve(config, incoming.user_id, target.argument)
-        info = devbox.DevboxService(self.clients.get("ec2"), config).describe(box)
-        return Reply(devbox.status_message(config, box, info, self.clock()))
-
-    def devbox_up(self, incoming: Incoming, target: Route) -> Reply:
-        box = devbox_config.resolve(self._devbox(), incoming.user_id, target.argument)
-        payload = {"action": "up", "user_id": incoming.user_id, "code": box.code, "chat_id": incoming.chat_id}
-        self.schedule(incoming, self.config.labourers.devbox, "devbox", f"up {box.code}".strip(), payload)
-        return Reply(f"Starting {box.label.lower()}... I will message you when it is running.")
-
-    def devbox_confirm(self, incoming: Incoming, target: Route) -> Reply:
-        box = devbox_config.resolve(self._devbox(), incoming.user_id, target.argument)
-        button = f"Shutdown {box.code.capitalize()}".strip()
-        return Reply("Are you sure?", Keyboard(((button, "Cancel"),)))
-
-    def devbox_shutdown(self, incoming: Incoming, target: Route) -> Reply:
-        box = devbox_config.resolve(self._devbox(), incoming.user_id, target.argument)
-        payload = {"action": "shutdown", "user_id": incoming.user_id, "code": box.code, "chat_id": incoming.chat_id}
-        self.schedule(incoming, self.config.labourers.devbox, "devbox", f"shutdown {box.code}".strip(), payload)
-        return Reply(f"Stopping {box.label.lower()}... I will message you when it is stopped.", Keyboard(remove=True))
-
-    # ---- feedings ------------------------------------------------------------------------------
-
-    def _feedings(self) -> FeedingsLog:
-        return FeedingsLog(self.clients.dynamodb, self.sibling_config(FEEDINGS_DOCUMENT, FeedingsConfig))
-
-    def feeding(self, incoming: Incoming, target: Route) -> Reply | None:
-        log = self._feedings()
-        entry = log.parse(incoming.text)
-        if entry is None or not log.may_write(incoming.user_id):
-            return None if entry is not None else Reply("Sorry, I did not understand that.\n\n" + HELP_TEXT)
-        author = Author(incoming.author, incoming.user_id, incoming.chat_id, incoming.message_id)
-        record = log.record(entry, incoming.text, incoming.sent_at, author)
-        return Reply(format_recorded(record, log.day(datetime.date.fromisoformat(record.date))))
-
-    def feedings_day(self, incoming: Incoming, target: Route) -> Reply:
-        log = self._feedings()
-        date = log.day_of(target.argument, incoming.sent_at)
-        return Reply(format_day(date, log.day(date)))
+        reported = reporter.report(labourers, now - config.dead_jobs_lookback_seconds, now)
+        self.stats["dead_jobs_reported"] += reported
+        return {"reported": reported}
 
     # ---- POST /results -------------------------------------------------------------------------
 
@@ -358,11 +281,16 @@ class TelegramBot(Processor[TelegramBotConfig]):
         if not store.claim_delivery(prediction_id, self.clock()):
             return response(200, {"delivered": False, "reason": "already delivered"})
         text = summary(str(label.get("class", "?")) for label in prediction.labels)
+        reply_to = prediction.reply_to or None
         try:
+            if prediction.error:
+                self.telegram.send_message(
+                    prediction.chat_id, f"Sorry, I could not look at that: {prediction.error}.", reply_to=reply_to
+                )
+                return response(200, {"delivered": True, "error": prediction.error})
             bucket = prediction.bucket or config.media_bucket
             image = self.clients.get("s3").get_object(Bucket=bucket, Key=prediction.predicted_img_path)["Body"].read()
-            self.telegram.send_message(prediction.chat_id, f"Detected objects:\n{text}")
-            self.telegram.send_photo(prediction.chat_id, image, caption=text)
+            self.telegram.send_photo(prediction.chat_id, image, caption=f"Found: {text}", reply_to=reply_to)
         except (TelegramFailure, CredentialsUnavailable, ClientError, BotoCoreError) as exc:
             store.release_delivery(prediction_id)
             logger.error("prediction %s not delivered: %s", prediction_id, exc)

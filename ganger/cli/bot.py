@@ -29,7 +29,7 @@ from ganger.telegram import (
 )
 
 # The update types processors/telegram_bot.py acts on; Telegram sends nothing else.
-DEFAULT_ALLOWED_UPDATES = ("message",)
+DEFAULT_ALLOWED_UPDATES = ("message", "callback_query")
 
 
 def register(subparsers: Any) -> None:

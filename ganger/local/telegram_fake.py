@@ -3,7 +3,8 @@
 python-telegram-bot reaches it with ``Bot(token, base_url=fake.base_url,
 base_file_url=fake.base_file_url)``: PTB posts to ``{base_url}{token}/{method}`` and downloads
 from ``{base_file_url}{token}/{file_path}``. Updates queued with ``push_update`` are served by
-``getUpdates`` (long polling), so the real-Telegram poller can be tested against it.
+``getUpdates`` (long polling), so the real-Telegram poller can be tested against it. ``/chat/*``
+(``ganger.local.chat_room``) lets `ganger chat` talk to the bot through the registered webhook.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
+from ganger.local.chat_room import ChatRoom
 from ganger.local.form_data import FormData, parse_form
 from ganger.local.http_server import LOOPBACK, BackgroundHttpServer, HttpRequest, HttpResponse
 from ganger.local.telegram_updates import PhotoSpec, unique_id
@@ -53,6 +55,7 @@ class SentRecord:
     media_ref: str | None = None
     message_id: int | None = None
     params: Mapping[str, str] = field(default_factory=dict)
+    at: float = 0.0  # when the fake received the call (time.time)
 
     @property
     def media_size(self) -> int | None:
@@ -146,6 +149,7 @@ class FakeTelegram:
         self._file_numbers = itertools.count(1)
         self._webhook = WebhookInfo()
         self._stopping = False
+        self.chat = ChatRoom(self, now)
         self._methods: dict[str, Callable[[FormData], Any]] = {
             "getme": self._get_me,
             "sendmessage": self._send_message,
@@ -277,6 +281,8 @@ class FakeTelegram:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one Bot API or file request."""
         path = unquote(request.path)
+        if path.startswith("/chat/"):
+            return self.chat.handle(request)  # `ganger chat`: loopback clients only
         file_match = _FILE_PATH.match(path)
         if file_match:
             return self._download(file_match.group("token"), file_match.group("path"))
@@ -311,8 +317,13 @@ class FakeTelegram:
 
     def _record(self, record: SentRecord) -> None:
         with self._cond:
-            self._sent.append(record)
+            self._sent.append(replace(record, at=time.time()))
             self._cond.notify_all()
+
+    def wait_for_more(self, seen: int, timeout: float) -> None:
+        """Block until more than ``seen`` calls are recorded, or ``timeout`` seconds pass."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._sent) > seen or self._stopping, max(0.0, timeout))
 
     def _bot_user(self) -> JsonDict:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Ganger", "username": self.bot_username}

@@ -55,6 +55,13 @@ def command_entities(text: str) -> list[JsonDict]:
     return [{"type": "bot_command", "offset": 0, "length": utf16_length(command)}]
 
 
+def link_entity(text: str, part: str, url: str | None = None) -> JsonDict:
+    """An entity over the first ``part`` of ``text``: a ``text_link`` to ``url``, else a ``url``."""
+    start = text.index(part)
+    entity: JsonDict = {"offset": utf16_length(text[:start]), "length": utf16_length(part)}
+    return {**entity, "type": "text_link", "url": url} if url else {**entity, "type": "url"}
+
+
 class UpdateBuilder:
     """Builds Update JSON with unique, increasing update and message ids."""
 
@@ -94,11 +101,15 @@ class UpdateBuilder:
         user_id: int | None = None,
         first_name: str = "Tester",
         username: str | None = None,
+        entities: Sequence[JsonDict] = (),
     ) -> JsonDict:
-        """A text message; ``/start`` and other commands get their ``bot_command`` entity."""
+        """A text message; ``/start`` and other commands get their ``bot_command`` entity.
+
+        ``entities`` are added as given (offsets and lengths in UTF-16 code units: ``link_entity``).
+        """
         update_id, message_id = self._ids()
         message = {**self._message(message_id, chat_id, user_id, first_name, username), "text": text}
-        entities = command_entities(text)
+        entities = [*command_entities(text), *entities]
         if entities:
             message["entities"] = entities
         return {"update_id": update_id, "message": message}
@@ -117,6 +128,32 @@ class UpdateBuilder:
         update_id, message_id = self._ids()
         message = self._message(message_id, chat_id, user_id, first_name, username)
         message["photo"] = [size.to_json() for size in sizes]
+        if caption is not None:
+            message["caption"] = caption
+        return {"update_id": update_id, "message": message}
+
+    def document(
+        self,
+        file_id: str,
+        *,
+        chat_id: int,
+        file_name: str,
+        mime_type: str,
+        file_size: int,
+        user_id: int | None = None,
+        caption: str | None = None,
+        first_name: str = "Tester",
+    ) -> JsonDict:
+        """A file sent as a document (e.g. a photo sent "as a file", uncompressed)."""
+        update_id, message_id = self._ids()
+        message = self._message(message_id, chat_id, user_id, first_name, None)
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id(file_id),
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": file_size,
+        }
         if caption is not None:
             message["caption"] = caption
         return {"update_id": update_id, "message": message}

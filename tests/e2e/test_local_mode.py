@@ -10,9 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+
+from processors.demo import DATA_DIR
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +154,28 @@ def test_bad_job_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> N
     result = ganger("schedule", str(bad), "--endpoint-url", "http://127.0.0.1:9", env=env)
     assert result.returncode == 2
     assert "job.json" in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_ganger_chat_talks_to_the_local_bot(running: Any, tmp_path: Path) -> None:
+    _, env = running
+    fed = ganger("chat", "bottle 2 oz at 5pm", "--json", "--replies", "1", "--wait", "20", env=env)
+    assert fed.returncode == 0, fed.stderr
+    (reply,) = [json.loads(line) for line in fed.stdout.splitlines()]
+    assert reply["method"] == "sendMessage" and reply["text"].startswith("Recorded 59 ml (2 oz) bottle at 17:00")
+    assert 0 <= reply["seconds"] < 20
+
+    asked = ganger("chat", "/shutdown", "--replies", "1", "--wait", "20", env=env)
+    assert "Are you sure?" in asked.stdout and "[Cancel]" in asked.stdout, asked.stdout + asked.stderr
+    canceled = ganger("chat", "--press", "Cancel", "--json", "--replies", "1", "--wait", "20", env=env)
+    assert [json.loads(line)["text"] for line in canceled.stdout.splitlines()] == ["Canceled"]
+
+    photo = DATA_DIR / "pedestrians.jpg"
+    saved = tmp_path / "chat"
+    args = ["--photo", str(photo), "--replies", "2", "--wait", "120", "--save-dir", str(saved)]
+    detected = ganger("chat", *args, env=env, timeout=180)
+    assert detected.returncode == 0, detected.stderr
+    lines = detected.stdout.splitlines()
+    assert "Photo received. Looking for objects in it..." in lines[0]
+    assert "Found: person x" in lines[1] and "car" in lines[1]
+    (annotated,) = saved.glob("*.jpg")
+    assert annotated.read_bytes()[:2] == b"\xff\xd8" and f"photo saved to {annotated}" in detected.stdout

@@ -53,7 +53,10 @@ def test_registers_the_url_with_the_secret_the_lambda_checks(
     request = next(b for b in telegram.bodies if b"example.test" in b)
     assert telegram.webhook.url == "https://example.test/prod/webhook"
     assert telegram.webhook.secret_token == derive_webhook_secret(TOKEN)
-    assert json.loads(parse_qs(request.decode())["allowed_updates"][0]) == ["message"]
+    assert json.loads(parse_qs(request.decode())["allowed_updates"][0]) == [
+        "message",
+        "callback_query",
+    ]  # the inline buttons need callback queries
     assert "webhook set: https://example.test/prod/webhook" in out
     assert TOKEN not in out
 

@@ -1,7 +1,8 @@
-"""A link served by a local web server ends as an object in S3 and a link in the chat."""
+"""A link served by a local web server ends as an object in S3 and the video (or a link) in the chat."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import urllib.parse
@@ -16,14 +17,31 @@ from tests.functional.processors.conftest import TOKEN, USER, Bot
 DATA = DATA_DIR  # ../shared/data beside the checkout
 
 
-def test_a_link_becomes_a_video_in_s3_and_a_link_in_the_chat(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_video_within_the_upload_limit_comes_back_as_a_video_under_the_message(bot: Bot) -> None:
+    with serve_directory(DATA) as site:
+        update = UpdateBuilder().text(f"please get {site}/clip.mp4", chat_id=USER)
+        bot.send(update)
+        bot.settle()
+    accepted, video = bot.sent_to(USER)
+    assert accepted.text == "Your message is being processed... I will send you the video."
+    assert video.method == "sendVideo" and video.caption == "clip (0.2 MB)"
+    assert video.media == (DATA / "clip.mp4").read_bytes()
+    assert json.loads(video.params["reply_parameters"])["message_id"] == update["message"]["message_id"]
+
+
+def test_a_video_over_the_upload_limit_comes_as_a_link(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)  # botocore DEBUG prints secret values itself; never run Lambdas at DEBUG
+    bot.put_config(
+        "video_worker_config",
+        {"telegram": {"base_url": bot.telegram.base_url}, "max_megabytes": 5, "max_upload_megabytes": 0.1},
+    )
     with serve_directory(DATA) as site:
         status, _ = bot.send(UpdateBuilder().text(f"please get {site}/clip.mp4", chat_id=USER))
         assert status == 200
         bot.settle()
 
     accepted, ready = bot.texts_to(USER)
+    assert "sendVideo" not in [r.method for r in bot.sent_to(USER)]
     assert accepted.startswith("Your message is being processed")
     (task,) = bot.system.scan("sosw_closed_tasks")
     assert task["labourer_id_task_status"] == f"video_worker_{STATUS_COMPLETED}"
@@ -31,7 +49,7 @@ def test_a_link_becomes_a_video_in_s3_and_a_link_in_the_chat(bot: Bot, caplog: p
     assert key.startswith(f"videos/{USER}/{task['task_id']}/") and key.endswith(".mp4")
     stored = bot.system.clients.get("s3").get_object(Bucket="ganger-media", Key=key)["Body"].read()
     assert stored == (DATA / "clip.mp4").read_bytes()
-    assert ready.startswith("Your video is ready: clip (0.2 MB)")
+    assert ready.startswith("Your video is ready: clip (0.2 MB) (over Telegram's 0.1 MB limit, so here is a link)")
     assert ready.splitlines()[1] == "The link works for 1 hour:"
     link = urllib.parse.urlsplit(ready.splitlines()[-1])
     assert link.path.endswith(key) or urllib.parse.unquote(link.path).endswith(key)

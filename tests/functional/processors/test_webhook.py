@@ -46,7 +46,7 @@ def test_a_redelivered_update_schedules_nothing_new(bot: Bot) -> None:
     assert first == (200, {"ok": True})
     assert second == (200, {"ok": True, "duplicate": True})
     assert len(bot.system.scan("sosw_tasks")) == 1
-    assert bot.texts_to(USER) == ["Your message is being processed... I will send you a link to the video."]
+    assert bot.texts_to(USER) == ["Your message is being processed... I will send you the video."]
 
     # Even when the dedupe record is gone (TTL), the job id derived from the message dedupes.
     bot.system.clients.dynamodb.delete_item(
@@ -77,7 +77,7 @@ def test_an_internal_failure_is_answered_politely_with_200(bot: Bot) -> None:
     assert bot.texts_to(USER) == ["Something went wrong, please try again..."]
 
 
-def test_shutdown_asks_first_and_cancel_removes_the_keyboard(bot: Bot) -> None:
+def test_shutdown_asks_with_inline_buttons_and_cancel_stops_nothing(bot: Bot) -> None:
     bot.put_config(
         "devbox_worker_config",
         {"read_environment": False, "users": {str(USER): {"instances": {"default": "i-1", "windows": "i-2"}}}},
@@ -87,17 +87,28 @@ def test_shutdown_asks_first_and_cancel_removes_the_keyboard(bot: Bot) -> None:
     bot.send(updates.text("Cancel", chat_id=USER))
     bot.send(updates.text("/up_mac", chat_id=USER))
     question, canceled, wrong_code = bot.sent_to(USER)
-    assert question.text == "Are you sure?"
-    assert question.reply_markup["keyboard"] == [[{"text": "Shutdown Windows"}, {"text": "Cancel"}]]
+    assert question.text == "Stop instance windows? Are you sure?"
+    assert question.reply_markup["inline_keyboard"] == [
+        [
+            {"text": "Shutdown Windows", "callback_data": "shutdown:windows"},
+            {"text": "Cancel", "callback_data": "cancel"},
+        ]
+    ]
     assert (canceled.text, canceled.reply_markup) == ("Canceled", {"remove_keyboard": True})
     assert wrong_code.text == "You have no instance 'mac'. Your instances: (default), windows."
     assert bot.system.scan("sosw_tasks") == []
 
 
-def test_without_its_token_the_bot_still_answers_200(bot: Bot) -> None:
-    bot.system.clients.get("secretsmanager").delete_secret(
-        SecretId="ganger/telegram-bot", ForceDeleteWithoutRecovery=True
-    )
+def test_without_its_token_the_bot_answers_503_so_telegram_redelivers(bot: Bot) -> None:
+    secrets = bot.system.clients.get("secretsmanager")
+    value = secrets.get_secret_value(SecretId="ganger/telegram-bot")["SecretString"]
+    secrets.delete_secret(SecretId="ganger/telegram-bot", ForceDeleteWithoutRecovery=True)
     bot.system.register_worker("telegram_bot", TelegramBot(clients=bot.system.clients))  # a cold start
-    assert bot.send(example("text_message.json")) == (200, {"ok": False})
+    update = UpdateBuilder().text("12pm 120ml milk", chat_id=USER)
+    assert bot.send(update) == (503, {"ok": False, "retry": "credentials unavailable"})
     assert bot.telegram.sent == []
+    assert bot.system.scan("ganger_telegram_updates") == []
+
+    secrets.create_secret(Name="ganger/telegram-bot", SecretString=value)  # the outage ends: the redelivery works
+    assert bot.send(update) == (200, {"ok": True})
+    assert bot.texts_to(USER)[0].startswith("Recorded 120 ml milk at 12:00")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from botocore.exceptions import ClientError
+
 from ganger.telegram import InlineKeyboard, Keyboard
 from processors import devbox, devbox_config
 from processors.chat_jobs import schedule_job
@@ -28,7 +30,8 @@ def _refusal(exc: devbox_config.DevboxAccessError) -> Reply:
 
 
 def _guarded(action: Handler) -> Handler:
-    """A user without that instance is told which ones they have."""
+    """A user without that instance is told which ones they have; a configured instance that does not exist is
+    named as such."""
 
     @functools.wraps(action)
     def run(bot: ChatBot, incoming: Incoming, target: Route) -> Reply:
@@ -36,6 +39,12 @@ def _guarded(action: Handler) -> Handler:
             return action(bot, incoming, target)
         except devbox_config.DevboxAccessError as exc:
             return _refusal(exc)
+        except ClientError as exc:  # the configured instance is not in this account: say so, not "went wrong"
+            if not str(exc.response.get("Error", {}).get("Code", "")).startswith("InvalidInstanceID"):
+                raise
+            message = exc.response["Error"].get("Message", "")
+            return Reply(f"Your dev box is not in this AWS account ({message}). Ask an admin to check the "
+                         f"`{devbox_config.CONFIG_DOCUMENT}` config document.")  # fmt: skip
 
     return run
 

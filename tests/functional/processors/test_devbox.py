@@ -108,3 +108,14 @@ def test_the_cron_rule_in_the_template_sends_the_job_to_the_scheduler(bot: Bot) 
     template = target["InputTransformer"]["InputTemplate"].replace("<time>", "2024-05-01T10:00:00Z")
     result = bot.system.schedule(json.loads(template))
     assert result["tasks_created"] == 1 and result["job_id"] == "devbox-auto-shutdown-2024-05-01T10:00:00Z"
+
+
+def test_status_of_a_configured_instance_that_does_not_exist_says_so(bot: Bot) -> None:
+    bot.put_config(
+        "devbox_worker_config",
+        {"telegram": {"base_url": bot.telegram.base_url}, "read_environment": False,
+         "users": {str(USER): {"code": "alice", "instances": {"default": "i-0123456789abcdef0"}}}},
+    )  # fmt: skip
+    bot.send(UpdateBuilder().text("/status", chat_id=USER))
+    reply = bot.texts_to(USER)[-1]
+    assert reply.startswith("Your dev box is not in this AWS account") and "devbox_worker_config" in reply

@@ -51,6 +51,7 @@ class PackageSpec:
     distributions: tuple[str, ...]
     essential: bool = False
     lambda_function: bool = True
+    models: tuple[str, ...] = ()  # model folders (under $GANGER_MODEL_DIR) shipped as ``models/<name>/``
 
     @property
     def module(self) -> str:
@@ -92,6 +93,7 @@ PACKAGES: tuple[PackageSpec, ...] = (
         "processors.image_worker.lambda_handler",
         "ImageWorkerCodeKey",
         (*POWERTOOLS, "opencv-python-headless", "numpy"),
+        models=("yolov4-tiny",),  # the detector finds it under $LAMBDA_TASK_ROOT/models
     ),
     PackageSpec(
         "devbox_worker",

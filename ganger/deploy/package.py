@@ -15,8 +15,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ganger import constants
 from ganger.deploy.functions import NEVER_SHIPPED, PackageSpec
 from ganger.deploy.imports import closure
+from ganger.errors import GangerError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ganger", "essentials", "processors", "examples")
@@ -98,7 +100,25 @@ def build_package(
             files += compiled(files, Path(work))
         if dependencies is not None:
             files += list(_dependency_files(dependencies))
+        files += model_files(spec)
         return zip_files(files)
+
+
+def model_files(spec: PackageSpec) -> list[tuple[str, Path]]:
+    """The model folders the package ships, from ``$GANGER_MODEL_DIR`` (default ``~/.cache/ganger/models``);
+    a missing one is an error that names the command that fetches it."""
+    base = Path(constants.getenv(constants.ENV_MODEL_DIR) or constants.DEFAULT_MODEL_DIR).expanduser()
+    files: list[tuple[str, Path]] = []
+    for name in spec.models:
+        folder = base / name
+        found = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+        if not found:
+            raise GangerError(
+                f"{spec.name} ships the model {name!r}, which is not in {folder}: "
+                "run `python -m processors.detectors --fetch-model` first"
+            )
+        files += [(f"models/{name}/{path.name}", path) for path in found]
+    return files
 
 
 def build_code_zip(root: Path = ROOT, dependencies: Path | None = None) -> bytes:

@@ -13,6 +13,7 @@ from ganger.deploy.dependencies import DONE_MARKER, DependencyError, DependencyS
 from ganger.deploy.functions import PACKAGES, find
 from ganger.deploy.lock import LockError, Platform, parse
 from ganger.deploy.package import build_code_zip, package_key
+from ganger.errors import GangerError
 
 LOCK = parse("aws-lambda-powertools==3.37.0\njmespath==1.1.0\ntyping-extensions==4.16.0\nboto3==1.44.8\n")
 
@@ -157,3 +158,21 @@ def test_the_table_names_each_package_with_its_sizes_and_limit() -> None:
 
 def test_the_platform_is_lambdas() -> None:
     assert Platform().pip_options()[:2] == ["--platform", "manylinux2014_x86_64"]
+
+
+def test_the_image_worker_ships_the_detection_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganger.deploy.package import model_files
+
+    spec = find("image_worker")
+    monkeypatch.setenv("GANGER_MODEL_DIR", str(tmp_path))
+    with pytest.raises(GangerError, match="--fetch-model"):
+        model_files(spec)
+    (tmp_path / "yolov4-tiny").mkdir()
+    for name in ("yolov4-tiny.cfg", "yolov4-tiny.weights", "coco.names"):
+        (tmp_path / "yolov4-tiny" / name).write_text("x")
+    assert sorted(name for name, _ in model_files(spec)) == [
+        "models/yolov4-tiny/coco.names",
+        "models/yolov4-tiny/yolov4-tiny.cfg",
+        "models/yolov4-tiny/yolov4-tiny.weights",
+    ]
+    assert model_files(find("sosw_orchestrator")) == []

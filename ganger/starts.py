@@ -43,12 +43,6 @@ class Started:
     released: int = 0  # not delivered: back at the front of the queue, attempt and slot given back
     ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
 
-    def add(self, other: Started) -> None:
-        self.claimed += other.claimed
-        self.dispatched += other.dispatched
-        self.released += other.released
-        self.ambiguous += other.ambiguous
-
 
 class Starter:
     """Claims and dispatches a labourer's queued tasks within its free slots."""

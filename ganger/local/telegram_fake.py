@@ -10,21 +10,33 @@ from ``{base_file_url}{token}/{file_path}``. Updates queued with ``push_update``
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
 from ganger.local.chat_room import ChatRoom
 from ganger.local.form_data import FormData, parse_form
 from ganger.local.http_server import LOOPBACK, BackgroundHttpServer, HttpRequest, HttpResponse
+from ganger.local.telegram_records import (
+    BotApiError,
+    SentRecord,
+    StoredFile,
+    WebhookInfo,
+    chat_id_of,
+    fail,
+    json_field,
+    media_json,
+    new_file,
+    ok,
+)
 from ganger.local.telegram_updates import PhotoSpec, unique_id
+
+__all__ = ["BotApiError", "FakeTelegram", "SentRecord", "StoredFile", "WebhookInfo"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,95 +45,12 @@ _API_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 _FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 
 
-class BotApiError(Exception):
-    """An error the Bot API reports as ``{"ok": false, ...}``."""
-
-    def __init__(self, code: int, description: str) -> None:
-        self.code = code
-        self.description = description
-        super().__init__(f"{code}: {description}")
-
-
-@dataclass(frozen=True)
-class SentRecord:
-    """One call the bot made (every method except the read-only ones)."""
-
-    method: str
-    chat_id: int | str | None
-    text: str | None = None
-    caption: str | None = None
-    reply_markup: Any = None
-    media: bytes | None = None
-    media_ref: str | None = None
-    message_id: int | None = None
-    params: Mapping[str, str] = field(default_factory=dict)
-    at: float = 0.0  # when the fake received the call (time.time)
-
-    @property
-    def media_size(self) -> int | None:
-        """Bytes uploaded with the call, if any."""
-        return None if self.media is None else len(self.media)
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A file the fake can serve through getFile and the file URL."""
-
-    file_id: str
-    data: bytes
-    file_path: str
-    kind: str
-    file_name: str | None = None
-    mime_type: str | None = None
-    width: int = 0
-    height: int = 0
-
-
-@dataclass(frozen=True)
-class WebhookInfo:
-    """The webhook set by setWebhook, if any."""
-
-    url: str = ""
-    secret_token: str | None = None
-
-
-def _ok(result: Any) -> HttpResponse:
-    return HttpResponse.json(200, json.dumps({"ok": True, "result": result}))
-
-
-def _fail(code: int, description: str) -> HttpResponse:
-    return HttpResponse.json(code, json.dumps({"ok": False, "error_code": code, "description": description}))
-
-
-def _chat_id(value: str | None) -> int | str | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return value
-
-
-def _json_field(value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
 class FakeTelegram:
     """The Bot API for one bot token, on 127.0.0.1.
 
-    Args:
-        token: The only token accepted; others get 401 Unauthorized.
-        host: Interface to bind.
-        port: Port to bind; 0 picks a free one.
-        bot_id: The bot's user id (getMe, ``from`` of sent messages).
-        bot_username: The bot's username.
-        now: Source of message dates (seconds).
-        max_poll_seconds: Upper bound on a getUpdates long poll, to keep shutdown quick.
+    Only ``token`` is accepted (others get 401); ``port`` 0 picks a free one; ``bot_id`` and ``bot_username``
+    are the bot's (getMe, ``from`` of sent messages); ``now`` dates messages; ``max_poll_seconds`` bounds a
+    getUpdates long poll, to keep shutdown quick.
     """
 
     def __init__(
@@ -166,8 +95,6 @@ class FakeTelegram:
             "getupdates": self._get_updates,
         }
 
-    # lifecycle and addresses
-
     @property
     def api_root(self) -> str:
         """``http://127.0.0.1:PORT``: the poller's ``base_url`` (it appends ``/bot<token>``)."""
@@ -196,8 +123,6 @@ class FakeTelegram:
             self._cond.notify_all()
         self._server.stop()
 
-    # test-facing state
-
     @property
     def sent(self) -> list[SentRecord]:
         """Calls recorded so far, oldest first."""
@@ -221,19 +146,7 @@ class FakeTelegram:
         height: int = 0,
     ) -> str:
         """Register a file (e.g. a photo a user sends) and return its ``file_id``."""
-        number = next(self._file_numbers)
-        folder = {"photo": "photos", "video": "videos"}.get(kind, "documents")
-        suffix = {"photo": ".jpg", "video": ".mp4"}.get(kind, "")
-        stored = StoredFile(
-            file_id=f"AgAC{kind[:3]}{number:06d}{uuid.uuid4().hex[:12]}",
-            data=data,
-            file_path=f"{folder}/file_{number}{suffix}",
-            kind=kind,
-            file_name=file_name,
-            mime_type=mime_type,
-            width=width,
-            height=height,
-        )
+        stored = new_file(next(self._file_numbers), data, kind, file_name, mime_type, width, height)
         with self._cond:
             self._files[stored.file_id] = stored
         return stored.file_id
@@ -260,11 +173,7 @@ class FakeTelegram:
             return len(self._updates)
 
     def wait_for(self, predicate: Callable[[SentRecord], bool], timeout: float = 5.0) -> SentRecord:
-        """The first recorded call matching ``predicate``, waiting up to ``timeout`` seconds.
-
-        Raises:
-            TimeoutError: Nothing matched in time.
-        """
+        """The first recorded call matching ``predicate``, waiting up to ``timeout`` seconds (else TimeoutError)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -276,8 +185,6 @@ class FakeTelegram:
                     raise TimeoutError(f"no matching Telegram call within {timeout}s ({len(self._sent)} recorded)")
                 self._cond.wait(remaining)
 
-    # HTTP
-
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one Bot API or file request."""
         path = unquote(request.path)
@@ -288,32 +195,30 @@ class FakeTelegram:
             return self._download(file_match.group("token"), file_match.group("path"))
         match = _API_PATH.match(path)
         if match is None:
-            return _fail(404, "Not Found")
+            return fail(404, "Not Found")
         if match.group("token") != self._token:
-            return _fail(401, "Unauthorized")
+            return fail(401, "Unauthorized")
         method = match.group("method").lower()
         implementation = self._methods.get(method)
         if implementation is None:
-            return _fail(404, "Not Found")
+            return fail(404, "Not Found")
         try:
             form = parse_form(request)
             result = implementation(form)
         except BotApiError as exc:
-            return _fail(exc.code, exc.description)
+            return fail(exc.code, exc.description)
         except ValueError as exc:
-            return _fail(400, f"Bad Request: {exc}")
-        return _ok(result)
+            return fail(400, f"Bad Request: {exc}")
+        return ok(result)
 
     def _download(self, token: str, path: str) -> HttpResponse:
         if token != self._token:
-            return _fail(401, "Unauthorized")
+            return fail(401, "Unauthorized")
         with self._cond:
             stored = next((f for f in self._files.values() if f.file_path == path), None)
         if stored is None:
-            return _fail(404, "Not Found")
+            return fail(404, "Not Found")
         return HttpResponse(200, stored.data, (("Content-Type", "application/octet-stream"),))
-
-    # methods
 
     def _record(self, record: SentRecord) -> None:
         with self._cond:
@@ -350,8 +255,8 @@ class FakeTelegram:
         text = form.fields.get("text")
         if not text:
             raise BotApiError(400, "Bad Request: message text is empty")
-        chat_id = _chat_id(form.fields.get("chat_id"))
-        markup = _json_field(form.fields.get("reply_markup"))
+        chat_id = chat_id_of(form.fields.get("chat_id"))
+        markup = json_field(form.fields.get("reply_markup"))
         message = self._message(chat_id, text=text, reply_markup=markup)
         self._record(
             SentRecord(
@@ -366,11 +271,11 @@ class FakeTelegram:
         return message
 
     def _send_media(self, field_name: str, form: FormData) -> JsonDict:
-        chat_id = _chat_id(form.fields.get("chat_id"))
+        chat_id = chat_id_of(form.fields.get("chat_id"))
         stored, data, ref = self._media_source(field_name, form)
         caption = form.fields.get("caption")
-        markup = _json_field(form.fields.get("reply_markup"))
-        message = self._message(chat_id, caption=caption, reply_markup=markup, **{field_name: self._media_json(stored)})
+        markup = json_field(form.fields.get("reply_markup"))
+        message = self._message(chat_id, caption=caption, reply_markup=markup, **{field_name: media_json(stored)})
         method = "send" + field_name.capitalize()
         self._record(
             SentRecord(
@@ -405,25 +310,8 @@ class FakeTelegram:
             return self._files[file_id], None, reference
         raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
 
-    @staticmethod
-    def _media_json(stored: StoredFile) -> Any:
-        base = {
-            "file_id": stored.file_id,
-            "file_unique_id": unique_id(stored.file_id),
-            "file_size": len(stored.data),
-        }
-        if stored.kind == "photo":
-            return [{**base, "width": stored.width or 320, "height": stored.height or 240}]
-        if stored.kind == "video":
-            return {**base, "width": stored.width or 320, "height": stored.height or 240, "duration": 1}
-        return {
-            **base,
-            "file_name": stored.file_name or "file",
-            "mime_type": stored.mime_type or "application/octet-stream",
-        }
-
     def _send_chat_action(self, form: FormData) -> bool:
-        chat_id = _chat_id(form.fields.get("chat_id"))
+        chat_id = chat_id_of(form.fields.get("chat_id"))
         self._record(SentRecord("sendChatAction", chat_id, text=form.fields.get("action"), params=dict(form.fields)))
         return True
 
@@ -437,9 +325,9 @@ class FakeTelegram:
         text = form.fields.get("text")
         if not text:
             raise BotApiError(400, "Bad Request: message text is empty")
-        markup = _json_field(form.fields.get("reply_markup"))
+        markup = json_field(form.fields.get("reply_markup"))
         message_id = int(form.fields["message_id"]) if form.fields.get("message_id") else None
-        chat_id = _chat_id(form.fields.get("chat_id"))
+        chat_id = chat_id_of(form.fields.get("chat_id"))
         self._record(
             SentRecord(
                 "editMessageText",

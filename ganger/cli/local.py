@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ganger.local.demo import ApiCallCounter, run_demo
-        from ganger.local.runtime import LocalOptions, LocalSystem, Progress
+        from ganger.local.progress import Progress
+        from ganger.local.runtime import LocalOptions, LocalSystem
     except ModuleNotFoundError as exc:  # moto and croniter come with the `local` extra
         raise GangerError(
             f"`ganger local` needs {exc.name}, which comes with the local extra: pip install -e '.[local]'"

@@ -13,7 +13,6 @@ on-failure destination, if the function has one, in the record shape Lambda send
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import json
 import logging
@@ -26,12 +25,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
+from ganger.local.async_retries import (
+    LAMBDA_RETRY_DELAYS,
+    AsyncAttempt,
+    RetryPolicy,
+    give_up,
+    next_step,
+    read_retry_policy,
+    sqs_destination,
+)
 from ganger.local.errors import FunctionNotFound
 from ganger.local.http_server import LOOPBACK, BackgroundHttpServer, HttpRequest, HttpResponse
+from ganger.local.lambda_http import aws_error, invocation_response, parse_function_name
 from ganger.local.lambda_runtime import (
     FunctionConfig,
     HandlerResolver,
@@ -40,6 +49,16 @@ from ganger.local.lambda_runtime import (
     run_function,
 )
 
+__all__ = [
+    "LAMBDA_RETRY_DELAYS",
+    "InvocationRecord",
+    "LocalLambdaEndpoint",
+    "RetryPolicy",
+    "aws_error",
+    "invocation_response",
+    "parse_function_name",
+    "sqs_destination",
+]
 logger = logging.getLogger(__name__)
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
@@ -48,9 +67,6 @@ _PROXY_SKIP_HEADERS = frozenset({"host", "connection", "keep-alive", "transfer-e
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
 DRY_RUN = "DryRun"
-LAMBDA_RETRY_DELAYS = (60.0, 120.0)  # Lambda retries a failed Event invocation about 1, then 2 minutes later
-DEFAULT_RETRY_ATTEMPTS = 2
-DEFAULT_EVENT_AGE_SECONDS = 21600
 
 
 @dataclass(frozen=True)
@@ -77,96 +93,6 @@ class EndpointStats:
     retries: dict[str, int] = field(default_factory=dict)
     retrying: int = 0
     to_destination: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """A function's EventInvokeConfig: how Lambda retries its failed Event invocations."""
-
-    maximum_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
-    maximum_event_age_seconds: int = DEFAULT_EVENT_AGE_SECONDS
-    on_failure: str | None = None
-
-    @classmethod
-    def from_api(cls, doc: dict[str, Any]) -> RetryPolicy:
-        destination = doc.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        return cls(
-            int(doc.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)),
-            int(doc.get("MaximumEventAgeInSeconds", DEFAULT_EVENT_AGE_SECONDS)),
-            destination or None,
-        )
-
-
-@dataclass(frozen=True)
-class AsyncAttempt:
-    """Where one Event invocation is in Lambda's retries."""
-
-    retries: int = 0
-    first_seen: float = field(default_factory=time.monotonic)
-
-
-def failure_record(config: FunctionConfig, event: Any, outcome: InvocationOutcome | None, attempt: AsyncAttempt,
-                   condition: str) -> dict[str, Any]:  # fmt: skip
-    """What Lambda sends to an on-failure destination."""
-    return {
-        "version": "1.0",
-        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
-        "requestContext": {
-            "requestId": outcome.request_id if outcome else "",
-            "functionArn": f"{config.arn}:{config.version}",
-            "condition": condition,
-            "approximateInvokeCount": attempt.retries + 1,
-        },
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": config.version, "functionError": "Unhandled"},
-        "responsePayload": outcome.error if outcome else {"errorType": "Runtime.Unknown"},
-    }
-
-
-def parse_function_name(raw: str) -> tuple[str, str | None]:
-    """Split a FunctionName (name, ``name:qualifier``, full or partial ARN) into name and qualifier."""
-    value = unquote(raw)
-    if ":function:" in value:
-        value = value.split(":function:", 1)[1]
-    name, _, qualifier = value.partition(":")
-    return name, qualifier or None
-
-
-def aws_error(status: int, code: str, message: str) -> HttpResponse:
-    """An error in the REST-JSON shape botocore turns into ``ClientError`` with ``code``."""
-    body = json.dumps({"Type": "User", "message": message, "Message": message})
-    return HttpResponse.json(status, body, (("x-amzn-ErrorType", code), ("x-amzn-RequestId", str(uuid.uuid4()))))
-
-
-def invocation_response(outcome: InvocationOutcome, version: str) -> HttpResponse:
-    """The HTTP answer to a RequestResponse invocation, function errors as AWS reports them."""
-    headers: tuple[tuple[str, str], ...] = (
-        ("X-Amz-Executed-Version", version),
-        ("x-amzn-RequestId", outcome.request_id),
-    )
-    if outcome.error is not None:
-        return HttpResponse.json(200, json.dumps(outcome.error), (*headers, ("X-Amz-Function-Error", "Unhandled")))
-    try:
-        body = json.dumps(outcome.payload)
-    except (TypeError, ValueError) as exc:
-        error = {
-            "errorMessage": f"Unable to marshal response: {exc}",
-            "errorType": "Runtime.MarshalError",
-            "requestId": outcome.request_id,
-            "stackTrace": [],
-        }
-        return HttpResponse.json(200, json.dumps(error), (*headers, ("X-Amz-Function-Error", "Unhandled")))
-    return HttpResponse.json(200, body, headers)
-
-
-def sqs_destination(sqs_client: Any) -> Callable[[str, dict[str, Any]], None]:
-    """Deliver failure records to SQS queues named by their ARNs (the destinations the templates give)."""
-
-    def send(arn: str, record: dict[str, Any]) -> None:
-        url = sqs_client.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
-        sqs_client.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
-
-    return send
 
 
 class LocalLambdaEndpoint:
@@ -352,12 +278,7 @@ class LocalLambdaEndpoint:
             cached = self._policies.get(name)
         if cached is not None:
             return cached
-        try:
-            policy = RetryPolicy.from_api(self._lambda.get_function_event_invoke_config(FunctionName=name))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise
-            policy = RetryPolicy()
+        policy = read_retry_policy(self._lambda, name)
         with self._configs_lock:
             self._policies[name] = policy
         return policy
@@ -370,16 +291,13 @@ class LocalLambdaEndpoint:
         except Exception:
             logger.exception("could not read the EventInvokeConfig of %s; not retrying", config.name)
             return
-        retries = min(policy.maximum_retry_attempts, len(self._retry_delays))
-        if attempt.retries < retries:
-            delay = self._retry_delays[attempt.retries]
-            if time.monotonic() + delay - attempt.first_seen <= policy.maximum_event_age_seconds:
-                self._retry_later(config, event, AsyncAttempt(attempt.retries + 1, attempt.first_seen), delay)
-                return
-            condition = "EventAgeExceeded"
-        else:
-            condition = "RetriesExhausted"
-        self._give_up(config, event, outcome, attempt, policy, condition)
+        step = next_step(policy, attempt, self._retry_delays, time.monotonic())
+        if isinstance(step, float):
+            self._retry_later(config, event, AsyncAttempt(attempt.retries + 1, attempt.first_seen), step)
+            return
+        with self._state:
+            self._to_destination[config.name] += 1
+        give_up(config, event, outcome, attempt, policy, step, self._send_to_destination)
 
     def _retry_later(self, config: FunctionConfig, event: Any, attempt: AsyncAttempt, delay: float) -> None:
         logger.warning(
@@ -400,24 +318,6 @@ class LocalLambdaEndpoint:
         with self._state:
             self._timers.add(timer)
         timer.start()
-
-    def _give_up(self, config: FunctionConfig, event: Any, outcome: InvocationOutcome | None, attempt: AsyncAttempt,
-                 policy: RetryPolicy, condition: str) -> None:  # fmt: skip
-        with self._state:
-            self._to_destination[config.name] += 1
-        if policy.on_failure is None:
-            logger.error("%s: Event invocation failed %d time(s) (%s); no on-failure destination, the event is "
-                         "dropped", config.name, attempt.retries + 1, condition)  # fmt: skip
-            return
-        record = failure_record(config, event, outcome, attempt, condition)
-        if self._send_to_destination is None:
-            logger.error("%s: Event invocation failed (%s); would go to %s", config.name, condition, policy.on_failure)
-            return
-        try:
-            self._send_to_destination(policy.on_failure, record)
-            logger.error("%s: Event invocation failed (%s); sent to %s", config.name, condition, policy.on_failure)
-        except Exception:
-            logger.exception("%s: could not send a failed event to %s", config.name, policy.on_failure)
 
     def _run(self, config: FunctionConfig, event: Any, invocation_type: str, request_id: str) -> InvocationOutcome:
         with self._state:

@@ -62,29 +62,37 @@ class Scavenger(Processor[ScavengerConfig]):
         return {"labourers": {r.labourer_id: r.__dict__ for r in runs}, "stats": dict(self.stats)}
 
     def scavenge(self, labourer: Labourer, config: ScavengerConfig, now: float) -> ScavengeRun:
+        """Stats count each move when it is made, and the metrics are sent even when the run fails part-way."""
         run = ScavengeRun(labourer.id)
+        try:
+            self._scavenge(labourer, config, now, run)
+        finally:
+            self.emit_metrics(
+                {"labourer": labourer.id},
+                {"Expired": run.expired, "Retried": run.retried, "Dead": run.dead, "Requeued": run.requeued},
+            )
+        return run
+
+    def _scavenge(self, labourer: Labourer, config: ScavengerConfig, now: float, run: ScavengeRun) -> None:
         retirer = self.retirer(config)
         expired = self.store.expired(labourer.id, now, labourer.running_after(now), config.batch_limit)
         run.expired = len(expired)
+        self.stats["expired"] += run.expired
         for task in expired:
             reason = f"attempt {task.attempts} expired after {labourer.duration + labourer.cooldown}s without a report"
             outcome = retirer.retire(task, labourer, task.invocation_token, now, reason)
             setattr(run, outcome, getattr(run, outcome) + 1)
+            if outcome in ("retried", "dead"):
+                self.stats[outcome] += 1
         due = self.store.due_retries(labourer.id, now, config.batch_limit)
         if due:
             positions = self.store.reserve_positions(labourer.id, len(due), front=True)
             requeued = self.store.requeue(due, positions)
             run.requeued = len(requeued.done)
             run.lost += len(requeued.lost)
+            self.stats["requeued"] += run.requeued
         if run.requeued or run.retried or run.dead:  # slots freed or retries back in the queue: start them now
             run.started = self.start_queued(labourer, now).dispatched
-        for key in ("expired", "retried", "dead", "requeued"):
-            self.stats[key] += getattr(run, key)
-        self.emit_metrics(
-            {"labourer": labourer.id},
-            {"Expired": run.expired, "Retried": run.retried, "Dead": run.dead, "Requeued": run.requeued},
-        )
-        return run
 
     def redrive(self, event: dict[str, Any]) -> dict[str, Any]:
         labourer_id = event.get("labourer_id")

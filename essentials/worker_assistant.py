@@ -10,26 +10,30 @@ sends the task to the retry path at once and lets the freed slot start the next 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import audit, constants
 from ganger.documents import WorkerAssistantConfig
-from ganger.errors import InvalidEvent, UnknownLabourer
+from ganger.errors import InvalidEvent, TransientAwsError, UnknownLabourer
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
 from ganger.tasks import STATUS_COMPLETED, Ended, Handoff, Task
+from ganger.transient import is_transient
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_worker_assistant")
 
 ACTIONS = ("mark_task_as_completed", "mark_task_as_failed")
+_T = TypeVar("_T")
 MAX_HANDOFF_TRIES = 2  # queued tasks tried for an ending attempt's slot before it goes back to the counter
 
 
@@ -128,7 +132,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         snapshot = report.task if report.action == "mark_task_as_completed" else None
         if snapshot is not None and self._complete(snapshot, report, now) == "completed":
             return self._done(snapshot, report, "completed")
-        task = self.store.get(report.task_id)
+        task = retrying(lambda: self.store.get(report.task_id))
         late = self._late_reason(task, report, now)
         if late or task is None:
             return self._late(report, late, live=task is not None)
@@ -183,14 +187,14 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
     def _end_handing_off(self, task: Task, end: Callable[[Handoff | None], Ended], now: float) -> Ended:
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
-            return end(None)
+            return retrying(lambda: end(None))
         try:
             candidates = self.starter.handoff(labourer, now)[:MAX_HANDOFF_TRIES]
         except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off
             logger.warning("labourer %s: no hand-off, the queue could not be read: %s", labourer.id, exc)
             candidates = []
         for handoff in candidates:
-            outcome = end(handoff)
+            outcome = retrying(functools.partial(end, handoff))
             if outcome is Ended.HANDED_OFF:
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
@@ -201,7 +205,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
                 return outcome
             if outcome is Ended.NOT_OWNED:
                 return outcome
-        return end(None)
+        return retrying(lambda: end(None))
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)
@@ -214,6 +218,19 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         if outcome != "lost":  # the freed slot takes the next queued task
             self.start_queued(labourer, now, limit=1)
         return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
+
+
+def retrying(call: Callable[[], _T], attempts: int = 4, pause: float = 0.1) -> _T:
+    """A read or the archive transaction, again on a transient error (throttling, a timeout, a conflict) with
+    backoff: a report lost here costs a whole attempt. What still fails is left to Lambda's async retry."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except (ClientError, BotoCoreError, TransientAwsError) as exc:
+            if attempt == attempts - 1 or not (isinstance(exc, TransientAwsError) or is_transient(exc)):
+                raise
+            time.sleep(pause * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 lambda_handler = handler_for(WorkerAssistant)

@@ -169,7 +169,7 @@ def run(workload: Workload, mode: str, counter: Any = None) -> dict[str, Any]:
             sim.at(T0 + TICK_PHASE + 0.5, "sosw_scavenger", {})
         wall = time.perf_counter()
         meter = Meter()
-        with sim.installed(), metered(meter), counter.installed() if counter is not None else _nothing():
+        with sim.installed(), metered(meter), counter.installed() if counter is not None else contextlib.nullcontext():
             if workload.fanout:
                 return _fanout(workload, mode, sim, clock, config, essentials, record, wall)
             _run_until_done(workload, sim, record)
@@ -178,14 +178,6 @@ def run(workload: Workload, mode: str, counter: Any = None) -> dict[str, Any]:
     figures = _figures(workload, mode, record, time.perf_counter() - wall, sim)
     figures["units"] = meter.units.to_dict()
     return figures
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 @contextlib.contextmanager

@@ -23,11 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.client
 import botocore.exceptions
 from botocore.response import StreamingBody
 
-from ganger.local.inprocess import InvocationContext
+from ganger.local.inprocess import InvocationContext, invokes_routed_to
 
 Handler = Callable[[Any, Any], Any]
 
@@ -114,16 +113,5 @@ class SimLambda:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[SimLambda]:
-        original = botocore.client.BaseClient._make_api_call
-        router = self
-
-        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if operation_name == "Invoke" and client.meta.service_model.service_name == "lambda":
-                return router._invoke(api_params)
-            return original(client, operation_name, api_params)
-
-        botocore.client.BaseClient._make_api_call = _make_api_call
-        try:
+        with invokes_routed_to(self._invoke):
             yield self
-        finally:
-            botocore.client.BaseClient._make_api_call = original

@@ -118,16 +118,23 @@ class InProcessLambda:
     @contextlib.contextmanager
     def installed(self) -> Iterator[InProcessLambda]:
         """Route every boto3 Lambda Invoke in this process here while the block runs."""
-        original = botocore.client.BaseClient._make_api_call
-        router = self
-
-        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if operation_name == "Invoke" and client.meta.service_model.service_name == "lambda":
-                return router._invoke(api_params)
-            return original(client, operation_name, api_params)
-
-        botocore.client.BaseClient._make_api_call = _make_api_call
-        try:
+        with invokes_routed_to(self._invoke):
             yield self
-        finally:
-            botocore.client.BaseClient._make_api_call = original
+
+
+@contextlib.contextmanager
+def invokes_routed_to(invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[None]:
+    """While the block runs, every boto3 Lambda ``Invoke`` in this process is answered by ``invoke(params)``
+    (botocore's ``_make_api_call``); every other call goes where it would."""
+    original = botocore.client.BaseClient._make_api_call
+
+    def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if operation_name == "Invoke" and client.meta.service_model.service_name == "lambda":
+            return invoke(api_params)
+        return original(client, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = _make_api_call
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = original

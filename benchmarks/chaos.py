@@ -76,12 +76,12 @@ ROLES = {"sosw_orchestrator": "orchestrator", "sosw_scavenger": "scavenger", ASS
 # started by whichever essential frees or adds work (dispatch: the Orchestrator's "dispatched", any
 # essential's "started", the WorkerAssistant's "handed_off"); an Invoke that timed out is in none of them.
 STAT_MOVES: dict[str, dict[str, tuple[str, ...]]] = {
-    "orchestrator": {"invoked": ("dispatched", "started")},
-    "scheduler": {"invoked": ("started",)},
+    "orchestrator": {"invoked": ("dispatched", "started"), "given_back": ("given_back",)},
+    "scheduler": {"invoked": ("started",), "given_back": ("given_back",)},
     "scavenger": {"invoked": ("started",), "to_retry": ("retried",), "closed_dead": ("dead",),
-                  "requeued": ("requeued",)},
+                  "requeued": ("requeued",), "given_back": ("given_back",)},
     "assistant": {"invoked": ("handed_off", "started"), "closed_completed": ("completed",),
-                  "to_retry": ("failed_retried",), "closed_dead": ("failed_dead",)},
+                  "to_retry": ("failed_retried",), "closed_dead": ("failed_dead",), "given_back": ("given_back",)},
 }  # fmt: skip
 
 
@@ -231,6 +231,7 @@ class SimulatedWorkers:
         self.fates: Counter[str] = Counter()
         self.pending: list[tuple[float, int, Pending]] = []
         self._seq = 0
+        self.mark_start: Callable[[dict[str, Any]], bool] | None = None  # ganger's Worker.mark_start
 
     def fate(self) -> str:
         roll = self.rng.random()
@@ -242,6 +243,9 @@ class SimulatedWorkers:
         return "fail" if roll < self.settings.worker_fail_rate else "ok"
 
     def handler(self, event: dict[str, Any], context: Any) -> None:
+        if self.mark_start is not None and event.get("mark_start") and not self.mark_start(event):
+            self.fates["not_run_start_marked"] += 1  # repeated, given back, or its mark failed: no run
+            return
         now = self.clock()
         s = self.settings
         fate = self.fate()
@@ -379,6 +383,8 @@ class TableMoves:
             self._count("to_retry")
         elif table == self.tables.tasks and item.get("task_id", {}).get("S", "").startswith("chaos-"):
             self._count("requeued")
+        elif table == self.tables.tasks and item.get("state", {}).get("S") == "abandoned":
+            self._count("given_back")  # a start mark written by whoever gave the attempt back
 
 
 @dataclass
@@ -778,6 +784,10 @@ def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) 
         "attempts_without_run_by_dispatch": dict(
             sorted(Counter(_dispatch_outcome(chaos, task, attempt) for task, attempt, _ in without_run).items())
         ),
+        "attempts_given_back": {
+            role: chaos.stats[(role, "given_back")] for role in STAT_MOVES if chaos.stats[(role, "given_back")]
+        },
+        "deliveries_not_run_after_start_mark": fates["not_run_start_marked"],
         "reports_lost": counters["reports_lost_by_worker"] + counters["reports_lost_by_assistant"],
         "reports_lost_by": {
             "worker": counters["reports_lost_by_worker"],
@@ -808,6 +818,14 @@ def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) 
     }
 
 
+def _start_marker(clients: Any, clock: Any) -> Callable[[dict[str, Any]], bool]:
+    """ganger's Worker marking an attempt's start (its retries of a faulted write take no clock time)."""
+    from ganger.worker import Worker
+
+    worker = Worker(clients, ASSISTANT, sleep=lambda s: None, clock=clock)
+    return worker.mark_start
+
+
 def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     """One chaos run from an empty in-process system to its JSON summary."""
     from moto import mock_aws
@@ -822,7 +840,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     rng = random.Random(settings.seed)
     clock = Clock(START)
     labourer = {"max_simultaneous_invocations": settings.concurrency, "duration": settings.duration,
-                "cooldown": settings.cooldown, "max_attempts": settings.max_attempts,
+                "cooldown": settings.cooldown, "max_attempts": settings.max_attempts, "marks_start": True,
                 "retry": {"base_seconds": 5, "factor": 2, "cap_seconds": 120}}  # fmt: skip
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     with _environment(env), mock_aws(), fast_transactions(), fast_queries():
@@ -839,6 +857,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
                 "job_schema_variants": {"default": {"chunkable_attrs": ["section"]}},
                 "rows_per_step": 100, "lease_seconds": SCHEDULER_LEASE})  # fmt: skip
             workers = SimulatedWorkers(settings, clock, random.Random(settings.seed + 2))
+            workers.mark_start = _start_marker(system.clients, clock)
             chaos = ChaosRun(settings, clock, system, faults, workers, rng, moves=moves,
                              retries=LambdaRetries(settings.lambda_retries))  # fmt: skip
             for name in chaos.labourer_ids:

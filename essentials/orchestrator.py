@@ -93,6 +93,8 @@ class Orchestrator(Processor[OrchestratorConfig]):
         if run.desired > 0:
             started = self.starter.start(labourer, queued[: run.desired], now)
             run.claimed, run.dispatched, run.dispatch_errors = started.claimed, started.dispatched, started.released
+            if started.given_back:
+                self.stats["given_back"] += started.given_back
         self.stats["dispatched"] += run.dispatched
         self.stats["dispatch_errors"] += run.dispatch_errors
         oldest = now - queued[0].created_at if queued else 0

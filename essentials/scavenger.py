@@ -1,5 +1,7 @@
 """Scavenger: expired tasks to retry (backoff with full jitter) or dead; due retries to the front, and
-started at once when their labourer has free slots (no wait for the Orchestrator's next tick).
+started at once when their labourer has free slots (no wait for the Orchestrator's next tick). For a
+labourer with ``marks_start``, an expired attempt that no worker started is given back to the queue
+instead (``ganger.tasks.start_marks``): its attempt is not counted.
 
 It also redrives dead tasks on request: ``{"action": "redrive", "labourer_id": ..., "since": epoch}``.
 """
@@ -19,6 +21,7 @@ from ganger.labourer import Labourer
 from ganger.ops.redrive import redrive_dead
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
+from ganger.tasks import QUEUE_BASE
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scavenger")
@@ -33,6 +36,7 @@ class ScavengeRun:
     requeued: int = 0
     lost: int = 0
     started: int = 0
+    given_back: int = 0  # expired attempts no worker started (labourers with marks_start): not counted
 
 
 class Scavenger(Processor[ScavengerConfig]):
@@ -69,7 +73,13 @@ class Scavenger(Processor[ScavengerConfig]):
         finally:
             self.emit_metrics(
                 {"labourer": labourer.id},
-                {"Expired": run.expired, "Retried": run.retried, "Dead": run.dead, "Requeued": run.requeued},
+                {
+                    "Expired": run.expired,
+                    "Retried": run.retried,
+                    "Dead": run.dead,
+                    "Requeued": run.requeued,
+                    "GivenBack": run.given_back,
+                },
             )
         return run
 
@@ -79,6 +89,10 @@ class Scavenger(Processor[ScavengerConfig]):
         run.expired = len(expired)
         self.stats["expired"] += run.expired
         for task in expired:
+            if labourer.marks_start and self.store.abandon(task, QUEUE_BASE, now, labourer.max_attempts):
+                run.given_back += 1  # back in the queue with its attempt: no worker ever started it
+                self.stats["given_back"] += 1
+                continue
             reason = f"attempt {task.attempts} expired after {labourer.duration + labourer.cooldown}s without a report"
             outcome = retirer.retire(task, labourer, task.invocation_token, now, reason)
             setattr(run, outcome, getattr(run, outcome) + 1)
@@ -91,7 +105,7 @@ class Scavenger(Processor[ScavengerConfig]):
             run.requeued = len(requeued.done)
             run.lost += len(requeued.lost)
             self.stats["requeued"] += run.requeued
-        if run.requeued or run.retried or run.dead:  # slots freed or retries back in the queue: start them now
+        if run.requeued or run.retried or run.dead or run.given_back:  # slots freed or tasks back in the queue
             run.started = self.start_queued(labourer, now).dispatched
 
     def redrive(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -199,6 +199,8 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
                     self.stats["handed_off"] += started.dispatched
+                    if started.given_back:
+                        self.stats["given_back"] += started.given_back
                 except (ClientError, BotoCoreError) as exc:  # the report is stored: never raise after that
                     logger.warning("task %s was claimed but not dispatched (%s); it expires and is retried",
                                    handoff.task.task_id, exc)  # fmt: skip

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedErro
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
 from ganger.tasks import Task
+from ganger.tasks.start_marks import MARK_START
 
 
 class Dispatcher(Protocol):
@@ -23,11 +24,12 @@ class LambdaDispatcher:
         self._lambda = lambda_client
 
     def dispatch(self, labourer: Labourer, task: Task) -> None:
+        event = task.event()
+        if labourer.marks_start:
+            event[MARK_START] = True
         try:
             response = self._lambda.invoke(
-                FunctionName=labourer.function,
-                InvocationType="Event",
-                Payload=json.dumps(task.event()).encode(),
+                FunctionName=labourer.function, InvocationType="Event", Payload=json.dumps(event).encode()
             )
         except (ReadTimeoutError, ConnectionClosedError) as exc:  # sent, but the answer was lost
             raise DispatchError(task.task_id, labourer.id, str(exc), ambiguous=True) from exc

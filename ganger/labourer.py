@@ -72,6 +72,11 @@ class Labourer:
     # "event": tasks start as they arrive and as slots free up (the minute tick is the safety net);
     # "tick": only the Orchestrator's minute tick starts them, as sosw does.
     dispatch: Literal["event", "tick"] = "event"
+    # The workers mark each attempt's start (ganger's Worker does; ``ganger.tasks.start_marks``): an attempt
+    # no worker started is given back instead of used up, and a repeated delivery runs once. One more write
+    # per task; leave it off for workers that do not mark (sosw's), whose expired attempts would all be
+    # given back.
+    marks_start: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -81,6 +86,8 @@ class Labourer:
                 raise ValueError(f"`{name}` is too small: {getattr(self, name)}")
         if self.cooldown < 0:
             raise ValueError("`cooldown` must be >= 0")
+        if self.marks_start and self.type != "lambda":
+            raise ValueError("`marks_start` is for lambda labourers (a fleet's queue redelivers on its own)")
 
     @property
     def function(self) -> str:

@@ -154,6 +154,8 @@ class Processor(Generic[C]):
             self.stats["start_errors"] += 1
             return Started()
         self.stats["started"] += started.dispatched
+        if started.given_back:
+            self.stats["given_back"] += started.given_back
         return started
 
     def nudge_orchestrator(self, labourer_id: str) -> None:

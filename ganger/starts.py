@@ -42,6 +42,7 @@ class Started:
     dispatched: int = 0
     released: int = 0  # not delivered: back at the front of the queue, attempt and slot given back
     ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
+    given_back: int = 0  # the dispatch's outcome was unknown and the worker had not started: released
 
 
 class Starter:
@@ -96,25 +97,32 @@ class Starter:
             return started
         dispatcher = self.dispatchers.for_labourer(labourer)
         many = getattr(dispatcher, "dispatch_many", None)
+        ambiguous: list[Task] = []
         if many is not None:
             failed: list[Task] = list(many(labourer, claimed))
         else:
-            failed = self._dispatch_each(dispatcher, labourer, claimed, started)
-        started.dispatched = len(claimed) - len(failed) - started.ambiguous
+            failed, ambiguous = self._dispatch_each(dispatcher, labourer, claimed)
+        started.dispatched = len(claimed) - len(failed) - len(ambiguous)
         if failed:
             self.release(labourer, failed, started)
+        if ambiguous and labourer.marks_start:  # give back what no worker started; what one did, runs
+            self.release(labourer, ambiguous, started, abandon=True)
+        started.ambiguous = len(ambiguous) - started.given_back
         return started
 
     def _dispatch_each(
-        self, dispatcher: Dispatcher, labourer: Labourer, claimed: Sequence[Task], started: Started
-    ) -> list[Task]:
+        self, dispatcher: Dispatcher, labourer: Labourer, claimed: Sequence[Task]
+    ) -> tuple[list[Task], list[Task]]:
+        """(the tasks surely not delivered, those whose delivery is unknown)."""
+
         def one(task: Task) -> str:
             try:
                 dispatcher.dispatch(labourer, task)
                 return "ok"
             except DispatchError as exc:
-                if exc.ambiguous:  # Lambda may be running it: it reports, or expires and is retried
-                    logger.warning("%s; leaving the task invoked", exc)
+                if exc.ambiguous:  # Lambda may be running it: it reports, or expires (or is given back)
+                    logger.warning("%s; %s", exc, "giving it back unless its worker started" if labourer.marks_start
+                                   else "leaving the task invoked")  # fmt: skip
                     return "ambiguous"
                 logger.warning("%s; returning the task to the front of the queue", exc)
                 return "failed"
@@ -124,21 +132,29 @@ class Starter:
         else:
             with ThreadPoolExecutor(max_workers=min(self.pool_size, len(claimed))) as pool:
                 results = list(pool.map(one, claimed))
-        started.ambiguous += results.count("ambiguous")
-        return [task for task, result in zip(claimed, results, strict=True) if result == "failed"]
+        pairs = list(zip(claimed, results, strict=True))
+        return [t for t, r in pairs if r == "failed"], [t for t, r in pairs if r == "ambiguous"]
 
-    def release(self, labourer: Labourer, failed: Sequence[Task], started: Started) -> None:
+    def release(self, labourer: Labourer, failed: Sequence[Task], started: Started, abandon: bool = False) -> None:
         """Put undelivered tasks back at the front, each on its own (one failing release never stops the others),
-        retrying transient errors; a task that still cannot be released expires and is retried."""
+        retrying transient errors; a task that still cannot be released expires and is retried. ``abandon``:
+        their delivery is unknown, so each is given back only if its worker has not marked its start."""
         try:
             positions = self._with_retries(lambda: self.store.reserve_positions(labourer.id, len(failed), front=True))
         except (ClientError, BotoCoreError) as exc:
             logger.warning("labourer %s: no front positions (%s); releasing to the queue's base", labourer.id, exc)
             positions = [QUEUE_BASE] * len(failed)  # still below now: queued, ahead of every new task
         for task, position in zip(failed, positions, strict=True):
+            if abandon:
+                call = functools.partial(self.store.abandon, task, position, time.time(), labourer.max_attempts)
+            else:
+                call = functools.partial(self.store.release, task, position)
             try:
-                if self._with_retries(functools.partial(self.store.release, task, position)):
-                    started.released += 1
+                if self._with_retries(call):
+                    if abandon:
+                        started.given_back += 1
+                    else:
+                        started.released += 1
             except (ClientError, BotoCoreError) as exc:
                 logger.warning("task %s: could not be released (%s); it expires and is retried", task.task_id, exc)
 

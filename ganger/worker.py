@@ -6,6 +6,10 @@ returns, the worker reports ``mark_task_as_completed`` to the WorkerAssistant (w
 only this attempt can close the task); when it raises, ``mark_task_as_failed`` with the reason.
 A failure is reported, not re-raised, so Lambda's own async retries never run the task twice.
 
+When the event asks for it (``mark_start``: the labourer's ``marks_start``), the worker first marks the
+attempt's start (``ganger.tasks.start_marks``) and runs only if its mark won: a repeated delivery of the
+attempt, or one the Starter or the Scavenger already gave back, returns without running or reporting.
+
 A report that cannot be sent (the Invoke is throttled or times out: ``ganger.transient``) is retried
 with backoff within the Lambda's remaining time. It never raises into the Lambda runtime: that would make Lambda retry
 the worker's own invocation and run the whole task again. When every attempt fails the worker logs
@@ -23,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganger.clients import AwsClients
+from ganger.tasks.records import TableNames
+from ganger.tasks.start_marks import MARK_START, Start, StartMarks
 from ganger.transient import is_transient
 
 logger = logging.getLogger(__name__)
@@ -54,7 +60,9 @@ class ReportRetry:
 ONE_ATTEMPT = ReportRetry(budget_seconds=0.0)
 
 
-TASK_FIELDS = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token")
+TASK_FIELDS = (
+    "task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token", MARK_START,
+)  # fmt: skip
 
 
 def task_snapshot(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -87,8 +95,12 @@ class Worker:
         report_retry: ReportRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        tables: TableNames | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.clients = clients or AwsClients()
+        self.tables = tables or TableNames.from_env()
+        self._clock = clock
         if assistant_function:
             self.assistant_function = assistant_function
         self.report_retry = report_retry or ReportRetry()
@@ -104,6 +116,8 @@ class Worker:
         self.stats = Counter()
         task_id = event.get("task_id") if isinstance(event, dict) else None
         self._task = task_snapshot(event) if task_id else None
+        if task_id and event.get(MARK_START) and event.get("invocation_token") and not self.mark_start(event):
+            return None
         try:
             result = self.process(event)
         except Exception as exc:
@@ -115,6 +129,11 @@ class Worker:
         if task_id:
             self.report("mark_task_as_completed", event, result=result or {})
         return result
+
+    def mark_start(self, event: dict[str, Any]) -> bool:
+        """Mark the attempt's start; False when this delivery must not run it (see ``ganger.tasks.start_marks``)."""
+        marks = StartMarks(self.clients.dynamodb, self.tables.tasks, clock=self._clock, sleep=self._sleep)
+        return marks.start(str(event["task_id"]), str(event["invocation_token"])) is Start.RUN
 
     def report(
         self, action: str, event: dict[str, Any], result: dict[str, Any] | None = None, reason: str = ""

@@ -18,7 +18,7 @@ C = TypeVar("C")
 
 class _Protocol(Worker):
     def __init__(self, owner: ConfiguredWorker[Any]) -> None:
-        super().__init__(owner.clients)
+        super().__init__(owner.clients, clock=owner.clock)
         self._owner = owner
 
     def process(self, event: dict[str, Any]) -> dict[str, Any] | None:

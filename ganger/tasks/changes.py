@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ganger.errors import TransientAwsError
 from ganger.tasks.base import error_code, logger
 from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, STATUS_DEAD, Task
+from ganger.tasks.start_marks import ABANDONED, mark_put
 from ganger.tasks.transactions import Op, Transactions, TransactOutcome
 
 
@@ -123,20 +124,39 @@ class StateChanges(Transactions):
     def release(self, task: Task, position: int) -> bool:
         """Return a claimed task that was never delivered to the front of the queue, undoing its attempt and
         giving its slot back (one transaction)."""
+        return bool(self.transact([Op(task.task_id, self._release_items(task, position))]).done)
+
+    def abandon(self, task: Task, position: int, now: float, limit: int) -> bool:
+        """Give back an attempt no worker started (its Invoke's outcome unknown, or it expired): released as in
+        ``release``, and its start mark written as abandoned in the same transaction, so that the worker, should
+        the event still arrive, does not run it. At most ``limit`` times per task (``given_back`` counts them):
+        a function that fails before its worker can mark (an import error) must still run out of attempts.
+        False when a worker already marked the attempt's start (it counts), the task was given back ``limit``
+        times, or the attempt no longer owns it. For labourers with ``marks_start`` only."""
+        abandoned = {"Put": mark_put(self.tables.tasks, task.task_id, task.invocation_token or "", now, ABANDONED)}
+        items = (*self._release_items(task, position, give_back_limit=limit), abandoned)
+        return bool(self.transact([Op(task.task_id, items)]).done)
+
+    def _release_items(
+        self, task: Task, position: int, give_back_limit: int | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task back in the queue at ``position`` with its attempt undone, and its slot given back."""
+        adds, condition = "attempts :minus", "invocation_token = :tok"
+        values = {":pos": {"N": str(position)}, ":minus": {"N": "-1"}, ":tok": {"S": task.invocation_token or ""}}
+        if give_back_limit is not None:
+            adds += ", given_back :one"
+            condition += " AND (attribute_not_exists(given_back) OR given_back < :limit)"
+            values.update({":one": {"N": "1"}, ":limit": {"N": str(give_back_limit)}})
         update = {
             "Update": {
                 "TableName": self.tables.tasks,
                 "Key": {"task_id": {"S": task.task_id}},
-                "UpdateExpression": "SET greenfield = :pos ADD attempts :minus REMOVE invocation_token, invoked_at",
-                "ConditionExpression": "invocation_token = :tok",
-                "ExpressionAttributeValues": {
-                    ":pos": {"N": str(position)},
-                    ":minus": {"N": "-1"},
-                    ":tok": {"S": task.invocation_token or ""},
-                },
+                "UpdateExpression": f"SET greenfield = :pos ADD {adds} REMOVE invocation_token, invoked_at",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
             }
         }
-        return bool(self.transact([Op(task.task_id, (update, self.slots.give(task.labourer_id)))]).done)
+        return update, self.slots.give(task.labourer_id)
 
     def _owned_condition(self, task: Task, token: str | None) -> tuple[str, dict[str, Any]]:
         """The condition that the reporting attempt still owns the task (and, with a token, that the

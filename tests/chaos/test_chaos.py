@@ -33,11 +33,6 @@ def test_workers_report_through_gangers_worker_and_none_is_run_again_for_it(chao
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16, still open: an Invoke that times out consumes its attempt (the request may have reached "
-    "Lambda, so the task stays invoked and expires); reports, stats and releases no longer waste anything",
-)
 def test_chaos_run_wastes_nothing_and_its_stats_count_every_move(chaos_result: dict) -> None:
     assert chaos_result["violations"] == 0, chaos_result["violation_examples"]
     assert chaos_result["attempts_without_run"] == 0

@@ -21,7 +21,9 @@ The whole system runs in-process (moto, the essentials, simulated workers) on a 
   2 minutes later, up to the function's ``MaximumRetryAttempts``; after that the event goes to the
   function's on-failure destination (counted, and for a report: lost). The defaults are the
   templates' EventInvokeConfig (``--lambda-retries``).
-- Workers report through ganger's own ``Worker`` (its retry with backoff within the remaining time).
+- Workers report through ganger's own ``Worker`` (its retry with backoff within the remaining time), and
+  mark each attempt's start through it first (the labourers have ``marks_start``): an attempt whose Invoke
+  timed out, or that expired, with no worker started is given back instead of counted.
 
 Then, once quiet, the invariants: every task is in the closed table exactly once, completed or dead;
 no task completed twice; no attempt of a task ran while another attempt of it was running; no task

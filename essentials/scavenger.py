@@ -21,7 +21,7 @@ from ganger.labourer import Labourer
 from ganger.ops.redrive import redrive_dead
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
-from ganger.tasks import QUEUE_BASE
+from ganger.tasks import QUEUE_BASE, TransactOutcome
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scavenger")
@@ -101,10 +101,13 @@ class Scavenger(Processor[ScavengerConfig]):
         due = self.store.due_retries(labourer.id, now, config.batch_limit)
         if due:
             positions = self.store.reserve_positions(labourer.id, len(due), front=True)
-            requeued = self.store.requeue(due, positions)
-            run.requeued = len(requeued.done)
-            run.lost += len(requeued.lost)
-            self.stats["requeued"] += run.requeued
+            requeued = TransactOutcome()
+            try:
+                self.store.requeue(due, positions, requeued)
+            finally:  # a later batch may fail: the earlier ones are back in the queue and counted
+                run.requeued = len(requeued.done)
+                run.lost += len(requeued.lost)
+                self.stats["requeued"] += run.requeued
         if run.requeued or run.retried or run.dead or run.given_back:  # slots freed or tasks back in the queue
             run.started = self.start_queued(labourer, now).dispatched
 

@@ -242,8 +242,11 @@ class StateChanges(Transactions):
             return Ended.NOT_OWNED
         return Ended.NEXT_TAKEN
 
-    def requeue(self, retries: Sequence[Task], positions: Sequence[int]) -> TransactOutcome:
-        """Due retries back to the queue at the given (front) positions: delete + put, 50 per transaction."""
+    def requeue(
+        self, retries: Sequence[Task], positions: Sequence[int], outcome: TransactOutcome | None = None
+    ) -> TransactOutcome:
+        """Due retries back to the queue at the given (front) positions: delete + put, 50 per transaction
+        (``outcome``: see ``transact``)."""
         ops = []
         for task, position in zip(retries, positions, strict=True):
             queued = replace(task, greenfield=position, desired_launch_time=None)
@@ -269,7 +272,7 @@ class StateChanges(Transactions):
                     ),
                 )
             )
-        return self.transact(ops)
+        return self.transact(ops, outcome=outcome)
 
     def redrive(self, dead: Sequence[Task], positions: Sequence[int]) -> TransactOutcome:
         """Dead tasks back to the queue with fresh attempts: delete from closed + put queued."""

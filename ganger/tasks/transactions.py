@@ -50,10 +50,13 @@ class Transactions(StoreBase):
         logger.warning("a transaction of %d items still conflicted after %d rounds", len(items), max_rounds)
         raise TransientAwsError("TransactWriteItems", f"conflicting after {max_rounds} rounds")
 
-    def transact(self, ops: Sequence[Op], max_rounds: int = 5) -> TransactOutcome:
+    def transact(
+        self, ops: Sequence[Op], max_rounds: int = 5, outcome: TransactOutcome | None = None
+    ) -> TransactOutcome:
         """Run ops in TransactWriteItems of up to 100 items. An op whose condition fails is dropped
-        (``lost``) and the rest retried; conflicts with concurrent transactions are retried."""
-        outcome = TransactOutcome()
+        (``lost``) and the rest retried; conflicts with concurrent transactions are retried. ``outcome``
+        (the caller's) is filled batch by batch, so it holds what was done even when a later batch raises."""
+        outcome = outcome if outcome is not None else TransactOutcome()
         batch: list[Op] = []
         size = 0
         for op in ops:

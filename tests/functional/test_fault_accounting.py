@@ -61,3 +61,32 @@ def test_scavenger_stats_count_the_moves_of_a_run_that_failed_part_way(system: I
         del scavenger.store.due_retries
     assert result["stats"]["labourer_errors"] == 1
     assert result["stats"]["retried"] == 3 == len(system.scan("sosw_retry_tasks"))
+
+
+def test_scavenger_counts_the_requeues_that_landed_before_a_later_batch_failed(
+    system: InProcessSystem, clock: Clock
+) -> None:
+    from ganger.tasks import Task
+
+    now = int(clock())
+    for i in range(60):  # more than one transaction holds (50 requeues of 2 items each)
+        retry = Task(f"r{i:02}", "example_worker", now - 100, now + 1000, attempts=1, desired_launch_time=now - 1)
+        system.clients.dynamodb.put_item(TableName="sosw_retry_tasks", Item=retry.to_item())
+    scavenger = system.essentials["sosw_scavenger"]
+    ddb = scavenger.store._ddb
+    real = ddb.transact_write_items
+    calls = {"n": 0}
+
+    def second_throttled(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ClientError(THROTTLED, "TransactWriteItems")
+        return real(**kwargs)
+
+    ddb.transact_write_items = second_throttled
+    try:
+        result = system.run("sosw_scavenger")
+    finally:
+        del ddb.transact_write_items
+    assert result["stats"]["labourer_errors"] == 1
+    assert result["stats"]["requeued"] == 50 == len(system.scan("sosw_tasks"))

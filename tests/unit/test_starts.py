@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ganger.dispatch import Dispatchers
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
@@ -40,15 +42,24 @@ class Recording:
 class Releasing:
     """The part of TaskStore a release uses."""
 
-    def __init__(self) -> None:
+    def __init__(self, throttled: dict[str, int] | None = None) -> None:
         self.released: list[str] = []
+        self.abandoned: list[str] = []
+        self.throttled = dict(throttled or {})  # task -> how many of its releases are throttled
 
     def reserve_positions(self, labourer_id: str, count: int, front: bool = False) -> list[int]:
         return list(range(count))
 
     def release(self, task: Task, position: int) -> bool:
+        if self.throttled.get(task.task_id, 0) > 0:
+            self.throttled[task.task_id] -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
         self.released.append(task.task_id)
         return True
+
+    def abandon(self, task: Task, position: int, now: float, limit: int) -> bool:
+        self.abandoned.append(task.task_id)
+        return task.task_id != "started"  # its worker marked its start first: not given back
 
 
 def tasks(n: int) -> list[Task]:
@@ -78,3 +89,20 @@ def test_failed_dispatches_are_released_and_ambiguous_ones_stay_invoked() -> Non
     started = starter(dispatcher, pool=4, store=store).deliver(LABOURER, tasks(6))
     assert sorted(store.released) == ["t1", "t3"]
     assert (started.dispatched, started.released, started.ambiguous) == (3, 2, 1)
+
+
+def test_a_throttled_release_is_retried_and_one_that_keeps_failing_stops_no_other() -> None:
+    store = Releasing(throttled={"t0": 1, "t1": 99})
+    started = starter(Recording(fail={"t0", "t1", "t2"}), pool=1, store=store).deliver(LABOURER, tasks(3))
+    assert store.released == ["t0", "t2"], "t0 on its second try; t1 never, and it stops nobody"
+    assert started.released == 2
+
+
+def test_ambiguous_dispatches_of_a_labourer_that_marks_starts_are_given_back_unless_started() -> None:
+    store = Releasing()
+    marking = Labourer("w", marks_start=True)
+    claimed = [*tasks(2), Task("started", "w", 0, 0, attempts=1, invocation_token="y")]
+    dispatcher = Recording(ambiguous={"t1", "started"})
+    started = starter(dispatcher, pool=1, store=store).deliver(marking, claimed)
+    assert store.abandoned == ["t1", "started"] and store.released == []
+    assert (started.dispatched, started.given_back, started.ambiguous) == (1, 1, 1)

@@ -72,12 +72,11 @@ def main() -> int:
     import logging
 
     from ganger.local import moto_cfn  # noqa: F401  (templates' EventInvokeConfig)
-    from ganger.local.moto_index import fast_queries
+    from ganger.local.moto_fast import fast_moto
     from ganger.local.moto_server import EmbeddedAws
-    from ganger.local.moto_speed import fast_transactions
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with fast_transactions(), fast_queries():
+    with fast_moto():
         server = EmbeddedAws()
         server.start()
         print(server.endpoint_url, flush=True)

@@ -41,8 +41,7 @@ from benchmarks.workload import (
     stdout_to_stderr,
     verify_all_closed,
 )
-from ganger.local.moto_index import fast_queries
-from ganger.local.moto_speed import fast_transactions
+from ganger.local.moto_fast import fast_moto
 
 BUDGET_CALLS_PER_TASK = 4.1
 BUDGET_IDLE_CALLS_PER_LABOURER = 2
@@ -218,7 +217,7 @@ def _embedded_aws(where: str, figures: dict[str, Any]) -> Iterator[None]:
     if where == "inprocess":
         from moto import mock_aws
 
-        with mock_aws(), fast_transactions(), fast_queries():
+        with mock_aws(), fast_moto():
             yield
         return
     from benchmarks.emulator import emulator_process

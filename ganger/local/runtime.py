@@ -33,9 +33,8 @@ from ganger.labourer import Labourer, read_labourers
 from ganger.local.api_front import ApiFront
 from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LAMBDA_RETRY_DELAYS, LocalLambdaEndpoint, sqs_destination
-from ganger.local.moto_index import fast_queries
+from ganger.local.moto_fast import fast_moto
 from ganger.local.moto_server import EmbeddedAws
-from ganger.local.moto_speed import fast_transactions
 from ganger.local.state import LocalState, state_file
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
@@ -137,11 +136,10 @@ class LocalSystem:
         os.environ[name] = value
 
     def _start_aws(self) -> None:
-        # moto copies whole tables on every TransactWriteItems and sorts a whole table for every Query;
-        # these keep its answers, not its cost.
+        # moto copies whole tables on every TransactWriteItems, sorts a whole table for every Query and
+        # walks every AttributeValue's shape to write a response; these keep its answers, not its cost.
         speed = contextlib.ExitStack()
-        speed.enter_context(fast_transactions())
-        speed.enter_context(fast_queries())
+        speed.enter_context(fast_moto())
         self._stops.append(speed.close)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()

@@ -1,8 +1,10 @@
 """Every speed patch of the embedded DynamoDB at once: moto's answers, not moto's cost.
 
-``moto_speed`` (a transaction copies only its items), ``moto_index`` (a Query reads only its page)
-and ``moto_serialize`` (a response is written without walking the AttributeValue shape). Each is
-checked against unpatched moto by its own test in ``tests/functional/local/``.
+``moto_speed`` (a transaction copies only its items), ``moto_index`` (a Query reads only its page),
+``moto_serialize`` (a response is written without walking the AttributeValue shape) and
+``moto_parse`` (an expression is parsed once per request, not once per layer). Each is checked
+against unpatched moto in ``tests/functional/local/`` (``test_moto_fast.py`` replays one random
+workload through both and compares every answer).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 
 from ganger.local.moto_index import fast_queries
+from ganger.local.moto_parse import parse_once
 from ganger.local.moto_serialize import fast_responses
 from ganger.local.moto_speed import fast_transactions
 
@@ -18,5 +21,5 @@ from ganger.local.moto_speed import fast_transactions
 @contextlib.contextmanager
 def fast_moto() -> Iterator[None]:
     """While the block runs, moto's DynamoDB answers as it would, only faster."""
-    with fast_transactions(), fast_queries(), fast_responses():
+    with fast_transactions(), fast_queries(), fast_responses(), parse_once():
         yield

@@ -50,20 +50,33 @@ class _MotoServer(ConnectionTrackingMixin, BaseWSGIServer):
     multithread = True
 
 
+_DYNAMODB_TARGET = "DynamoDB_20120810."  # DynamoDB's own API (DynamoDB Streams' targets start "DynamoDBStreams")
+
+
 class _OneDynamoDbRequestAtATime:
     """moto's DynamoDB backend is not thread-safe: a transaction that fails restores its snapshot over
     writes other requests made meanwhile, losing them. Serving one DynamoDB request at a time makes each
-    call atomic, as on AWS. Other services are left concurrent (SQS long polls must not block the rest)."""
+    call atomic, as on AWS. Other services are left concurrent (SQS long polls must not block the rest).
 
-    def __init__(self, app: Any) -> None:
+    A DynamoDB request goes straight to moto's DynamoDB application: moto's dispatcher would find the
+    same one, but it lists moto's package folder on disk (two ``listdir`` and a few hundred ``stat``)
+    for every request to do so."""
+
+    def __init__(self, app: DomainDispatcherApplication) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self._dynamodb: Any = None
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB"):
             return self._app(environ, start_response)
         with self._lock:
-            return list(self._app(environ, start_response))
+            if not target.startswith(_DYNAMODB_TARGET):
+                return list(self._app(environ, start_response))
+            if self._dynamodb is None:
+                self._dynamodb = self._app.get_application(environ)
+            return list(self._dynamodb(environ, start_response))
 
 
 class EmbeddedAws:

@@ -8,7 +8,12 @@ page can contain: the matching items after ``ExclusiveStartKey`` up to ``Limit``
 one (moto returns ``LastEvaluatedKey`` when one more item follows). Results, ``Count``,
 ``ScannedCount`` and ``LastEvaluatedKey`` are moto's own.
 
-The sorted keys are built on a view's first query and kept current by every write path moto has
+A Scan of the table itself (no index, legacy ``ScanFilter`` or segments) is narrowed the same way: moto sorts the
+whole table for every page of a Scan, so paging through a 100,000-row table read it a hundred times;
+the patch keeps the table's keys in moto's scan order and hands moto the items after
+``ExclusiveStartKey`` up to ``Limit`` or moto's 1 MB page size, plus the next one.
+
+The sorted keys are built on a view's first query (or scan) and kept current by every write path moto has
 (``Table.put_item`` and ``Table.delete_item``, which BatchWriteItem, transactions and rollbacks use,
 and the backend's ``update_item``, which changes an item in place). Anything the patch does not
 know how to narrow (multi-attribute keys, legacy ``KeyConditions`` filters, pages that could reach
@@ -83,6 +88,35 @@ class View:
         self.placed[key] = (partition, sort)
 
 
+@dataclass
+class ScanOrder:
+    """A table's keys in the order moto's Scan walks them (its sorted ``all_items``)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    placed: dict[PrimaryKey, tuple[Any, ...]] = field(default_factory=dict)
+
+    def build(self, items: list[Item]) -> None:
+        for item in items:
+            key = _primary_key(item)
+            self.placed[key] = _scan_sort(key)
+            self.entries.append((self.placed[key], key))
+        self.entries.sort(key=_sort_key)
+
+    def place(self, key: PrimaryKey, item: Item | None) -> None:
+        old = self.placed.pop(key, None)
+        if old is not None:
+            at = bisect.bisect_left(self.entries, old, key=_sort_key)
+            if at < len(self.entries) and self.entries[at][1] == key:
+                del self.entries[at]
+        if item is not None:
+            self.placed[key] = _scan_sort(key)
+            bisect.insort(self.entries, (self.placed[key], key), key=_sort_key)
+
+
+def _scan_sort(key: PrimaryKey) -> tuple[Any, ...]:
+    return (key[0].cast_value,) if key[1] is None else (key[0].cast_value, key[1].cast_value)
+
+
 def _sort_key(entry: Entry) -> tuple[Any, ...]:
     return entry[0]
 
@@ -115,8 +149,8 @@ def _view_for(table: Table, index_name: str | None) -> View | None:
     return View(hashes[0], stand_in or table.hash_key_attr, table_keys, (hashes[0],))
 
 
-def _views(table: Table) -> dict[str | None, View | None]:
-    views: dict[str | None, View | None] | None = table.__dict__.get(_VIEWS)
+def _views(table: Table) -> dict[Any, View | ScanOrder | None]:
+    views: dict[Any, View | ScanOrder | None] | None = table.__dict__.get(_VIEWS)
     if views is None:
         views = {}
         table.__dict__[_VIEWS] = views
@@ -131,7 +165,22 @@ def _view(table: Table, index_name: str | None) -> View | None:
             view.build(table.all_items())
         views[index_name] = view
         _INDEXED.add(table)
-    return views[index_name]
+    found = views[index_name]
+    return found if isinstance(found, View) else None
+
+
+_SCAN = ("scan",)  # the scan order's place among a table's views (index names are strings, the table's is None)
+
+
+def _scan_order(table: Table) -> ScanOrder:
+    views = _views(table)
+    order = views.get(_SCAN)
+    if not isinstance(order, ScanOrder):
+        order = ScanOrder()
+        order.build(table.all_items())
+        views[_SCAN] = order
+        _INDEXED.add(table)
+    return order
 
 
 def _reindex(table: Table, key: PrimaryKey) -> None:
@@ -300,6 +349,62 @@ def _narrowed_items(original: Callable[[Table], list[Item]]) -> Callable[[Table]
     return all_items
 
 
+def _scan_candidates(table: Table, limit: int | None, exclusive_start_key: dict[str, Any] | None) -> list[Item] | None:
+    """The items a Scan page of the table can consist of: after the start key, up to ``limit`` or moto's
+    page size, and one more (or None when moto's original scan should answer)."""
+    order = _scan_order(table)
+    first = 0
+    if exclusive_start_key is not None:
+        key = _key_of(table, exclusive_start_key)
+        if key is None or (table.range_key_attr is not None and key[1] is None):
+            return None
+        try:
+            first = bisect.bisect_right(order.entries, _scan_sort(key), key=_sort_key)
+        except TypeError:
+            return None
+    items: list[Item] = []
+    size = 0
+    for _, key in order.entries[first:]:
+        item = table.get_item(*key) if key[1] is not None else table.get_item(key[0])
+        if item is None:
+            return None  # the order went stale (a write path it does not know): moto answers
+        items.append(item)
+        size += item.size()
+        if (limit is not None and len(items) > limit) or size > RESULT_SIZE_LIMIT:
+            break
+    return items
+
+
+def _narrowed_scan(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def scan(
+        self: Table,
+        filters: dict[str, Any],
+        limit: int | None,
+        exclusive_start_key: dict[str, Any] | None,
+        filter_expression: Any = None,
+        index_name: str | None = None,
+        consistent_read: bool = False,
+        projection_expression: Any = None,
+        segments: tuple[Any, Any] = (None, None),
+    ) -> Any:
+        args = (filters, limit, exclusive_start_key, filter_expression, index_name, consistent_read)
+        # moto applies a FilterExpression after its loop (the page is cut before filtering); legacy ScanFilter
+        # conditions, indexes and segments take moto's own scan
+        plain = not filters and index_name is None and tuple(segments) == (None, None)
+        with _LOCK:
+            candidates = _scan_candidates(self, limit, exclusive_start_key) if plain else None
+        if candidates is None:
+            return original(self, *args, projection_expression, segments)
+        _NARROWED.table, _NARROWED.items = self, candidates
+        try:
+            return original(self, *args, projection_expression, segments)
+        finally:
+            _NARROWED.table, _NARROWED.items = None, None
+
+    return scan
+
+
 # ---- keeping the views current --------------------------------------------------------------------
 
 
@@ -349,9 +454,11 @@ def _after_update(original: Callable[..., Item]) -> Callable[..., Item]:
 
 @contextlib.contextmanager
 def fast_queries() -> Iterator[None]:
-    """While the block runs, moto's Query reads only the page it returns (plus one key)."""
+    """While the block runs, moto's Query and Scan read only the page they return (plus one key)."""
     backend_class = ddb_models.DynamoDBBackend
     saved = (Table.query, Table.all_items, Table.put_item, Table.delete_item, backend_class.update_item)
+    saved_scan = Table.scan
+    Table.scan = _narrowed_scan(saved_scan)  # type: ignore[method-assign]
     Table.query = _narrowed_query(saved[0])  # type: ignore[method-assign]
     Table.all_items = _narrowed_items(saved[1])  # type: ignore[method-assign,assignment]
     Table.put_item = _after_put(saved[2])  # type: ignore[method-assign]
@@ -365,4 +472,5 @@ def fast_queries() -> Iterator[None]:
         _INDEXED.clear()
         Table.query, Table.put_item, Table.delete_item = saved[0], saved[2], saved[3]  # type: ignore[method-assign]
         Table.all_items = saved[1]  # type: ignore[method-assign]
+        Table.scan = saved_scan  # type: ignore[method-assign]
         backend_class.update_item = saved[4]  # type: ignore[method-assign]

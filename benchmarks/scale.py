@@ -1,0 +1,339 @@
+"""One labourer at scale on DynamoDB as AWS runs it: today's single counter beside ganger's lanes.
+
+    python -m benchmarks.scale --json [--workloads cap100,cap1k,cap10k] [--designs single,ganger]
+                               [--write benchmarks/results/scale.json] [--chart benchmarks/results/scale.png]
+
+The real essentials (Scheduler, Orchestrator, WorkerAssistant, Scavenger), the task store and in-process
+moto run on one simulated clock (``benchmarks/simtime.py``): every invocation is an actor, and every
+DynamoDB request goes through the contention model (``ganger.local.contention``: transactions hold
+their items, conflicting ones are cancelled, a key takes at most 1,000 write units a second) and takes
+its time. Workers run for the workload's duration and report through ganger's ``Worker``.
+
+Designs: ``single`` (one slot counter and one index key per labourer, every hand-off checking the
+counter in its transaction: ganger before lanes) and ``ganger`` (the labourer's lanes, hand-offs that
+touch no counter). ``single`` stops after 30 s of simulated steady state: it only has to show its ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workload import prepare_environment, stdout_to_stderr
+
+T0 = 1_800_000_000.0
+WORKER = "bench_worker"
+JOB_SIZE = 1000  # tasks per job (an Event payload stays far below Lambda's 256 KB)
+SINGLE_STEADY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    cap: int
+    duration: float
+    tasks: int
+
+    @property
+    def ideal_per_s(self) -> float:
+        return self.cap / self.duration
+
+
+WORKLOADS = {
+    "cap100": Workload("cap100", 100, 1.0, 3_000),
+    "cap1k": Workload("cap1k", 1_000, 1.0, 20_000),
+    "cap10k": Workload("cap10k", 10_000, 2.0, 50_000),
+}
+# labourer settings per design (fields the Labourer of this checkout does not know are left out)
+DESIGNS: dict[str, dict[str, Any]] = {
+    "single": {"lanes": 1, "handoff_guard": "transaction"},
+    "ganger": {},
+}
+
+
+@dataclass
+class Record:
+    starts: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    completions: list[float] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    reports_not_sent: int = 0
+    assistant_errors: int = 0
+
+
+def labourer_document(workload: Workload, design: str) -> dict[str, Any]:
+    from ganger.labourer import Labourer
+
+    known = {f.name for f in dataclasses.fields(Labourer)}
+    entry: dict[str, Any] = {
+        "type": "lambda", "arn": WORKER, "max_simultaneous_invocations": workload.cap,
+        "duration": max(60, int(workload.duration * 3)), "cooldown": 30, "max_attempts": 3,
+        "retry": {"base_seconds": 1, "factor": 2, "cap_seconds": 60}, "dispatch": "event",
+    }  # fmt: skip
+    entry.update({k: v for k, v in DESIGNS[design].items() if k in known})
+    return {WORKER: entry}
+
+
+def _jobs(workload: Workload) -> list[dict[str, Any]]:
+    jobs = []
+    for index, start in enumerate(range(0, workload.tasks, JOB_SIZE)):
+        count = min(JOB_SIZE, workload.tasks - start)
+        payload = {"sections": [f"s{start + i}" for i in range(count)], "isolate_sections": True}
+        jobs.append({"job": {"lambda_name": WORKER, "payload": payload}, "job_id": f"{workload.name}-{index}"})
+    return jobs
+
+
+def run(workload: Workload, design: str) -> dict[str, Any]:
+    """One workload in one design, in a fresh in-process moto on a fresh simulated clock."""
+    from moto import mock_aws
+
+    from benchmarks.counting import ApiCallCounter
+    from benchmarks.dispatch import metered
+    from benchmarks.harness import CONFIG_DIR, deploy_tables
+    from benchmarks.simtime import Sim, SimLambdas
+    from essentials.orchestrator import Orchestrator
+    from essentials.scavenger import Scavenger
+    from essentials.scheduler import Scheduler
+    from essentials.worker_assistant import WorkerAssistant
+    from ganger.billing import Meter
+    from ganger.clients import AwsClients
+    from ganger.config import ConfigStore, load_folder
+    from ganger.documents import validate
+    from ganger.labourer import LABOURERS_DOCUMENT
+    from ganger.local.contention import ContentionModel, ContentionParams
+    from ganger.local.moto_contention import contending
+    from ganger.local.moto_index import fast_queries
+    from ganger.local.moto_speed import fast_transactions
+
+    record = Record()
+    sim = Sim(T0)
+    lambdas = SimLambdas(sim)
+    model = ContentionModel({}, ContentionParams())
+    counter, meter = ApiCallCounter(), Meter()
+    with mock_aws(), fast_transactions(), fast_queries():
+        import boto3
+
+        clients = AwsClients(region="us-east-1")
+        deploy_tables(boto3.client("cloudformation", region_name="us-east-1"))
+        config = ConfigStore(clients.dynamodb)
+        load_folder(config, CONFIG_DIR, validate)
+        config.put(LABOURERS_DOCUMENT, {"labourers": labourer_document(workload, design)})
+
+        def container(cls: Any, name: str) -> Any:
+            def factory() -> Any:
+                processor = cls(function_name=name, clients=clients, clock=sim.clock, config_clock=sim.clock)
+                processor.store._sleep = sim.sleep
+                return processor
+
+            return factory
+
+        for name, cls in (("sosw_scheduler", Scheduler), ("sosw_orchestrator", Orchestrator),
+                          ("sosw_scavenger", Scavenger)):  # fmt: skip
+            lambdas.register_containers(name, container(cls, name))
+        assistants = container(WorkerAssistant, "sosw_worker_assistant")
+
+        def assistant_factory() -> Any:
+            processor = assistants()
+
+            def handler(event: Any, context: Any) -> Any:
+                try:
+                    result = processor(event, context)
+                except Exception:
+                    record.assistant_errors += 1
+                    raise
+                outcome = result.get("outcome", "?") if isinstance(result, dict) else "?"
+                record.outcomes[outcome] += 1
+                if outcome == "completed":
+                    record.completions.append(sim.now)
+                return result
+
+            return handler
+
+        lambdas.register_containers("sosw_worker_assistant", assistant_factory)
+        lambdas.register(WORKER, _bench_worker(workload, sim, clients, record))
+        for index, job in enumerate(_jobs(workload)):
+            lambdas.invoke_at(T0 + index * 0.01, "sosw_scheduler", job)
+        for minute in range(0, 30):
+            lambdas.invoke_at(T0 + 30 + 60 * minute, "sosw_orchestrator", {})
+            lambdas.invoke_at(T0 + 30.5 + 60 * minute, "sosw_scavenger", {})
+        wall = time.perf_counter()
+        with contending(model, sim.clock, sim.elapse), lambdas.installed(), metered(meter), counter.installed():
+            sim.run_until(_finished(workload, design, record), limit=T0 + 1800)
+        wall = time.perf_counter() - wall
+    return _figures(workload, design, record, sim, model, counter, meter, wall)
+
+
+def _finished(workload: Workload, design: str, record: Record) -> Any:
+    def done() -> bool:
+        if len(record.completions) >= workload.tasks:
+            return True
+        if design == "single" and record.completions:
+            return record.completions[-1] - record.completions[0] >= SINGLE_STEADY_SECONDS + workload.duration
+        return False
+
+    return done
+
+
+def _bench_worker(workload: Workload, sim: Any, clients: Any, record: Record) -> Any:
+    """A labourer that works ``duration`` seconds, then reports through ganger's Worker (its token and
+    snapshot). Two actors per run (start, report) so that no thread waits out the work."""
+    from examples.ganger_worker import ExampleWorker
+    from ganger.worker import task_snapshot
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        record.starts[event["task_id"]].append(sim.now)
+
+        def report() -> None:
+            worker = ExampleWorker(clients=clients, sleep=sim.sleep, monotonic=sim.clock, clock=sim.clock)
+            worker.context = context
+            worker._task = task_snapshot(event)  # what Worker.__call__ keeps for its report
+            if not worker.report("mark_task_as_completed", event, result={"sum": 0, "count": 0}):
+                record.reports_not_sent += 1
+
+        sim.spawn(f"{WORKER}-report", report, at=sim.now + workload.duration)
+
+    return handler
+
+
+def _figures(workload: Workload, design: str, record: Record, sim: Any, model: Any, counter: Any, meter: Any,
+             wall: float) -> dict[str, Any]:  # fmt: skip
+    from ganger.cost import Assumptions, Prices, UnitProfile, ganger_lines
+
+    completions = sorted(record.completions)
+    done = len(completions)
+    window = _steady_window(workload, completions)
+    in_window = sum(1 for t in completions if window[0] <= t <= window[1]) if window else 0
+    rate = in_window / (window[1] - window[0]) if window and window[1] > window[0] else 0.0
+    intervals = [(s, s + workload.duration) for runs in record.starts.values() for s in runs]
+    units = meter.units.to_dict()
+    per = max(1, done)
+    usd = sum(ganger_lines(UnitProfile(per, units, "scale"), Prices(), Assumptions()).values()) if done else None
+    counts = model.counts
+    return {
+        "cap": workload.cap,
+        "tasks": workload.tasks,
+        "duration_s": workload.duration,
+        "completed": done,
+        "stopped_early": done < workload.tasks,
+        "completions_per_s": round(rate, 1),
+        "ideal_per_s": round(workload.ideal_per_s, 1),
+        "of_ideal": round(rate / workload.ideal_per_s, 3),
+        "steady_window_s": [round(window[0] - T0, 2), round(window[1] - T0, 2)] if window else None,
+        "max_running": _max_running(intervals),
+        "conflicts_per_task": round(counts.conflicts / per, 3),
+        "throttles_per_task": round(counts.throttles / per, 3),
+        "reports_failed": _reports_failed(record),
+        "finished_rerun": sum(1 for runs in record.starts.values() if len(runs) > 1),
+        "wcu_per_task": round((units["dynamodb_table_write_units"] + units["dynamodb_index_write_units"]) / per, 2),
+        "usd_per_million_tasks": round(usd, 2) if usd is not None else None,
+        "calls_per_task": round(counter.total() / per, 3),
+        "assistant_outcomes": dict(record.outcomes),
+        "contention": counts.to_dict(),
+        "errors": sim.errors[:3],
+        "error_count": len(sim.errors),
+        "simulated_s": round(sim.now - T0, 2),
+        "wall_s": round(wall, 1),
+    }
+
+
+def _reports_failed(record: Record) -> int:
+    """Reports whose outcome was not recorded: never sent, a WorkerAssistant that raised, or one that found
+    the report late (every attempt here reports once, in time)."""
+    late = sum(n for outcome, n in record.outcomes.items() if outcome != "completed")
+    return record.reports_not_sent + record.assistant_errors + late
+
+
+def _steady_window(workload: Workload, completions: list[float]) -> tuple[float, float] | None:
+    """From one task duration after the first completion (the ramp) to the 90th percentile completion
+    (or the last, for a run stopped early): the rate a labourer with a backlog keeps."""
+    if len(completions) < 10:
+        return None
+    start = completions[0] + workload.duration
+    end = completions[int(0.9 * (len(completions) - 1))] if len(completions) >= workload.tasks else completions[-1]
+    return (start, end) if end > start else None
+
+
+def _max_running(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def run_all(workloads: list[str], designs: list[str]) -> dict[str, Any]:
+    from ganger.local.contention import ContentionParams
+
+    results: dict[str, Any] = {"model": ContentionParams().to_dict(), "designs": {d: {} for d in designs}}
+    for design in designs:
+        for name in workloads:
+            print(f"running {name} with the {design} design ...", file=sys.stderr, flush=True)
+            figures = run(WORKLOADS[name], design)
+            print(f"  {json.dumps({k: figures[k] for k in ('completions_per_s', 'of_ideal', 'max_running')})}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            results["designs"][design][name] = figures
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
+    parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated: single,ganger")
+    parser.add_argument("--write", type=Path, help="also write the JSON results to this file")
+    parser.add_argument("--chart", type=Path, help="draw completions per second against cap (needs matplotlib)")
+    args = parser.parse_args(argv)
+    workloads = [w for w in args.workloads.split(",") if w]
+    designs = [d for d in args.designs.split(",") if d]
+    unknown = [w for w in workloads if w not in WORKLOADS] + [d for d in designs if d not in DESIGNS]
+    if unknown:
+        parser.error(f"unknown workload or design: {', '.join(unknown)}")
+    prepare_environment()
+    with stdout_to_stderr(), _quiet():
+        results = run_all(workloads, designs)
+    text = json.dumps(results, indent=1)
+    if args.write is not None:
+        args.write.write_text(text + "\n")
+    if args.chart is not None:
+        from benchmarks.scale_chart import draw
+
+        draw(results, args.chart)
+    print(text if args.json else _table(results))
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Conflicts and throttles are expected here: ganger's warnings about them would drown the progress."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def _table(results: dict[str, Any]) -> str:
+    lines = [f"{'design':<7} {'workload':<8} {'per s':>8} {'ideal':>7} {'of ideal':>8} {'max run':>8} "
+             f"{'confl/task':>10} {'$/M':>6}"]  # fmt: skip
+    for design, workloads in results["designs"].items():
+        for name, f in workloads.items():
+            lines.append(f"{design:<7} {name:<8} {f['completions_per_s']:>8} {f['ideal_per_s']:>7} "
+                         f"{f['of_ideal']:>8} {f['max_running']:>8} {f['conflicts_per_task']:>10} "
+                         f"{f['usd_per_million_tasks']!s:>6}")  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--telegram-token", help="talk to real Telegram by long polling, with this bot token")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent Event invocations (default 8)")
+    parser.add_argument(
+        "--contention",
+        action="store_true",
+        help="make the embedded DynamoDB contend as AWS's does: a transaction holds its items (15 ms), one that "
+        "meets a held item is cancelled (TransactionConflict), a write to a held item fails, and a key taking "
+        "over 1,000 write units a second is throttled",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     speed = args.speed if args.speed is not None else (30.0 if args.demo else 1.0)
     say = _printer(started)
     options = LocalOptions(port=args.port, speed=speed, telegram_token=args.telegram_token,
-                           concurrency=args.concurrency, say=say)  # fmt: skip
+                           concurrency=args.concurrency, say=say, contention=args.contention)  # fmt: skip
     system = LocalSystem(options)
     counter = ApiCallCounter()
     stop = threading.Event()

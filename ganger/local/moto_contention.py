@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -67,8 +68,13 @@ def contending(
     """While the block runs, every DynamoDB request to in-process moto (or to the moto server in this
     process) goes through ``model`` at ``clock()`` and then takes its time through ``elapse``."""
     original = DynamoHandler.call_action
+    lock = threading.Lock()  # the moto server answers on several threads; the model's state is shared
 
     def call_action(self: Any) -> Any:
+        with lock:
+            return _contended(self)
+
+    def _contended(self: Any) -> Any:
         operation = self._get_action()
         body = getattr(self, "params", None) or {}
         backend = self.dynamodb_backend

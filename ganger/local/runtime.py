@@ -66,6 +66,7 @@ class LocalOptions:
     speed: float = 1.0
     telegram_token: str | None = None
     concurrency: int = 8
+    contention: bool = False  # DynamoDB as AWS runs it: conflicting transactions, hot keys throttled
     config_dir: Path = ROOT / "config"
     say: Callable[[str], None] = print
 
@@ -140,6 +141,13 @@ class LocalSystem:
         # walks every AttributeValue's shape to write a response; these keep its answers, not its cost.
         speed = contextlib.ExitStack()
         speed.enter_context(fast_moto())
+        if self.options.contention:
+            from ganger.local.contention import ContentionModel
+            from ganger.local.moto_contention import contending
+
+            speed.enter_context(contending(ContentionModel({}), time.time))
+            self.options.say("DynamoDB contention model on: transactions hold their items 15 ms, conflicting "
+                             "ones are cancelled, a key takes at most 1,000 write units a second")  # fmt: skip
         self._stops.append(speed.close)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.aws.start()

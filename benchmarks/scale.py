@@ -42,6 +42,7 @@ class Workload:
     cap: int
     duration: float
     tasks: int
+    arrivals: tuple[tuple[float, int], ...] = ()  # (seconds after T0, tasks): jobs as they arrive; default all at 0
 
     @property
     def ideal_per_s(self) -> float:
@@ -52,7 +53,12 @@ WORKLOADS = {
     "cap100": Workload("cap100", 100, 1.0, 3_000),
     "cap1k": Workload("cap1k", 1_000, 1.0, 20_000),
     "cap10k": Workload("cap10k", 10_000, 2.0, 50_000),
+    # start latency on the contending DynamoDB (not in the default run): an idle labourer, and photos arriving
+    # 30 a second for 60 s into cap 40 (the dispatch benchmark's workloads)
+    "latency": Workload("latency", 10, 1.0, 3, ((0.0, 3),)),
+    "burst": Workload("burst", 40, 1.0, 1_800, tuple((i / 30, 1) for i in range(1_800))),
 }
+DEFAULT_WORKLOADS = ("cap100", "cap1k", "cap10k")
 # labourer settings per design (fields the Labourer of this checkout does not know are left out)
 DESIGNS: dict[str, dict[str, Any]] = {
     "single": {"lanes": 1, "handoff_guard": "transaction"},
@@ -63,6 +69,8 @@ DESIGNS: dict[str, dict[str, Any]] = {
 @dataclass
 class Record:
     starts: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    accepted: dict[str, float] = field(default_factory=dict)  # job id -> its Scheduler run started
+    job_of: dict[str, str] = field(default_factory=dict)
     completions: list[float] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     reports_not_sent: int = 0
@@ -82,12 +90,19 @@ def labourer_document(workload: Workload, design: str) -> dict[str, Any]:
     return {WORKER: entry}
 
 
-def _jobs(workload: Workload) -> list[dict[str, Any]]:
-    jobs = []
-    for index, start in enumerate(range(0, workload.tasks, JOB_SIZE)):
-        count = min(JOB_SIZE, workload.tasks - start)
-        payload = {"sections": [f"s{start + i}" for i in range(count)], "isolate_sections": True}
-        jobs.append({"job": {"lambda_name": WORKER, "payload": payload}, "job_id": f"{workload.name}-{index}"})
+def _jobs(workload: Workload) -> list[tuple[float, dict[str, Any]]]:
+    """(when, job): the workload's arrivals, or all its tasks at once in jobs of ``JOB_SIZE`` 10 ms apart."""
+    arrivals = workload.arrivals or tuple(
+        (index * 0.01, min(JOB_SIZE, workload.tasks - start))
+        for index, start in enumerate(range(0, workload.tasks, JOB_SIZE))
+    )
+    jobs, first = [], 0
+    for index, (offset, count) in enumerate(arrivals):
+        payload = {"sections": [f"s{first + i}" for i in range(count)], "isolate_sections": True}
+        jobs.append(
+            (offset, {"job": {"lambda_name": WORKER, "payload": payload}, "job_id": f"{workload.name}-{index}"})
+        )
+        first += count
     return jobs
 
 
@@ -135,9 +150,20 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
 
             return factory
 
-        for name, cls in (("sosw_scheduler", Scheduler), ("sosw_orchestrator", Orchestrator),
-                          ("sosw_scavenger", Scavenger)):  # fmt: skip
+        for name, cls in (("sosw_orchestrator", Orchestrator), ("sosw_scavenger", Scavenger)):
             lambdas.register_containers(name, container(cls, name))
+        schedulers = container(Scheduler, "sosw_scheduler")
+
+        def scheduler_factory() -> Any:
+            processor = schedulers()
+
+            def handler(event: Any, context: Any) -> Any:
+                record.accepted.setdefault(event.get("job_id", ""), sim.now)
+                return processor(event, context)
+
+            return handler
+
+        lambdas.register_containers("sosw_scheduler", scheduler_factory)
         assistants = container(WorkerAssistant, "sosw_worker_assistant")
 
         def assistant_factory() -> Any:
@@ -159,8 +185,8 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
 
         lambdas.register_containers("sosw_worker_assistant", assistant_factory)
         lambdas.register(WORKER, _bench_worker(workload, sim, clients, record))
-        for index, job in enumerate(_jobs(workload)):
-            lambdas.invoke_at(T0 + index * 0.01, "sosw_scheduler", job)
+        for offset, job in _jobs(workload):
+            lambdas.invoke_at(T0 + offset, "sosw_scheduler", job)
         for minute in range(0, 30):
             lambdas.invoke_at(T0 + 30 + 60 * minute, "sosw_orchestrator", {})
             lambdas.invoke_at(T0 + 30.5 + 60 * minute, "sosw_scavenger", {})
@@ -190,6 +216,7 @@ def _bench_worker(workload: Workload, sim: Any, clients: Any, record: Record) ->
 
     def handler(event: dict[str, Any], context: Any) -> None:
         record.starts[event["task_id"]].append(sim.now)
+        record.job_of.setdefault(event["task_id"], str(event.get("job_id", "")))
 
         def report() -> None:
             worker = ExampleWorker(clients=clients, sleep=sim.sleep, monotonic=sim.clock, clock=sim.clock)
@@ -217,6 +244,8 @@ def _figures(workload: Workload, design: str, record: Record, sim: Any, model: A
     per = max(1, done)
     usd = sum(ganger_lines(UnitProfile(per, units, "scale"), Prices(), Assumptions()).values()) if done else None
     counts = model.counts
+    latencies = sorted(runs[0] - record.accepted[record.job_of[task]] for task, runs in record.starts.items()
+                       if record.job_of.get(task) in record.accepted)  # fmt: skip
     return {
         "cap": workload.cap,
         "tasks": workload.tasks,
@@ -228,6 +257,8 @@ def _figures(workload: Workload, design: str, record: Record, sim: Any, model: A
         "of_ideal": round(rate / workload.ideal_per_s, 3),
         "steady_window_s": [round(window[0] - T0, 2), round(window[1] - T0, 2)] if window else None,
         "max_running": _max_running(intervals),
+        "start_p50_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
+        "start_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3) if latencies else None,
         "conflicts_per_task": round(counts.conflicts / per, 3),
         "throttles_per_task": round(counts.throttles / per, 3),
         "reports_failed": _reports_failed(record),
@@ -287,7 +318,9 @@ def run_all(workloads: list[str], designs: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
+    choices = ", ".join(WORKLOADS)
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                        help=f"comma-separated, of {choices} (default: {','.join(DEFAULT_WORKLOADS)})")  # fmt: skip
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated: single,ganger")
     parser.add_argument("--write", type=Path, help="also write the JSON results to this file")
     parser.add_argument("--chart", type=Path, help="draw completions per second against cap (needs matplotlib)")

@@ -6,6 +6,10 @@ cap yet). For each labourer with queued tasks: cap = floor(max_simultaneous_invo
 coefficient(health)) (a fleet: its capacity), written to the labourer's slot counter, and as many queued
 tasks as the counter has free slots are claimed and dispatched in parallel; a failed dispatch goes back to
 the front of the queue at once, and one labourer's failure never stops the others.
+
+A labourer with several lanes (``ganger.lanes``) has its cap split over the lanes' counters (``split_cap``:
+read with one BatchGetItem, written only where a lane's share changed), each lane's queue read (a Query per
+lane), and its free slots planned lane by lane (``ganger.starts.plan_claims``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from ganger.ecology import Ecology
 from ganger.errors import InvalidEvent
 from ganger.fleet import fleet_capacity
 from ganger.labourer import Labourer
+from ganger.lanes import split_cap
 from ganger.processor import Processor, handler_for
 from ganger.slots import Slots
+from ganger.starts import plan_claims
+from ganger.tasks import Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_orchestrator")
@@ -82,41 +89,52 @@ class Orchestrator(Processor[OrchestratorConfig]):
 
     def run_labourer(self, labourer: Labourer, config: OrchestratorConfig, now: float) -> LabourerRun:
         run = LabourerRun(labourer.id)
-        queued = self.store.queued(labourer.id, now, limit=labourer.max_simultaneous_invocations)
-        if queued:
+        lanes = labourer.lane_count
+        per_lane = -(-labourer.max_simultaneous_invocations // lanes)
+        queued = [self.store.queued_in_lane(labourer.id, lane, now, limit=per_lane) for lane in range(lanes)]
+        plan: dict[int, list[Task]] = {}
+        if any(queued):
             run.status = Ecology(self.clients.cloudwatch).status(labourer)
             coefficient = config.invocation_number_coefficient.get(str(run.status), 0.0)
             run.cap = effective_cap(self.concurrency(labourer), coefficient)
-            slots = self.slots(labourer, run.cap, now)
-            run.running = slots.held
-            run.desired = min(len(queued), max(0, slots.free))
+            counters = self.slots(labourer, run.cap, now)
+            run.running = sum(slots.held for slots in counters)
+            plan = plan_claims([max(0, slots.free) for slots in counters], queued)
+            run.desired = sum(len(tasks) for tasks in plan.values())
         if run.desired > 0:
-            started = self.starter.start(labourer, queued[: run.desired], now)
+            started = self.starter.start_planned(labourer, plan, now)
             run.claimed, run.dispatched, run.dispatch_errors = started.claimed, started.dispatched, started.released
-            if started.given_back:
-                self.stats["given_back"] += started.given_back
+            self.count_start(started)
         self.stats["dispatched"] += run.dispatched
         self.stats["dispatch_errors"] += run.dispatch_errors
-        oldest = now - queued[0].created_at if queued else 0
+        oldest = max((now - tasks[0].created_at for tasks in queued if tasks), default=0)
         self.emit_metrics(
             {"labourer": labourer.id},
             # Queued is what this run read: at most max_simultaneous_invocations (no extra count query).
             {"Dispatched": run.dispatched, "DispatchErrors": run.dispatch_errors, "Running": run.running,
-             "Queued": len(queued), "OldestQueuedAge": oldest},
+             "Queued": sum(len(tasks) for tasks in queued), "OldestQueuedAge": oldest},
         )  # fmt: skip
         return run
 
-    def slots(self, labourer: Labourer, cap: int, now: float) -> Slots:
-        """The labourer's slot counter with its cap set to ``cap`` (created at the first run with work; the
-        tasks already invoked then, say by sosw's Orchestrator before a switch, hold their slots)."""
+    def slots(self, labourer: Labourer, cap: int, now: float) -> list[Slots]:
+        """The labourer's lane counters with ``cap`` split over them (``split_cap``): one read of them all, a
+        write only for a lane whose share changed (each retried on transient errors). A counter is created at
+        the first run with work; the tasks of its lane already invoked then (say by sosw's Orchestrator before a
+        switch) hold their slots."""
         counter = self.store.slots
+        lanes = labourer.lane_count
+        caps = split_cap(cap, lanes)
         for _ in range(3):
-            current = counter.read(labourer.id)
-            held = self.store.count_invoked(labourer.id, now) if current is None else 0
-            updated = counter.set_cap(labourer.id, cap, current, held)
-            if updated is not None:
-                return updated
-        raise RuntimeError(f"labourer {labourer.id}: its slot counter kept changing while its cap was set")
+            result: list[Slots] = []
+            for lane, current in enumerate(counter.read_lanes(labourer.id, lanes)):
+                held = self.store.count_invoked(labourer.id, now, lane=lane) if current is None else 0
+                updated = counter.set_cap(labourer.id, caps[lane], current, held, lane)
+                if updated is None:
+                    break
+                result.append(updated)
+            if len(result) == lanes:
+                return result
+        raise RuntimeError(f"labourer {labourer.id}: its slot counters kept changing while its cap was set")
 
     def concurrency(self, labourer: Labourer) -> int:
         """A fleet's follows its InService instances (one DescribeAutoScalingGroups); a Lambda's is configured."""

@@ -3,6 +3,10 @@ started at once when their labourer has free slots (no wait for the Orchestrator
 labourer with ``marks_start``, an expired attempt that no worker started is given back to the queue
 instead (``ganger.tasks.start_marks``): its attempt is not counted.
 
+Each lane of a labourer (``ganger.lanes``) is scavenged under its own key. A lane's due-retries query also
+finds the rows of slots owed to its counter (an end whose counter kept conflicting, ``Ended.OWED``): they are
+given back in one transaction that deletes the rows, so each owed slot returns exactly once.
+
 It also redrives dead tasks on request: ``{"action": "redrive", "labourer_id": ..., "since": epoch}``.
 """
 
@@ -37,6 +41,7 @@ class ScavengeRun:
     lost: int = 0
     started: int = 0
     given_back: int = 0  # expired attempts no worker started (labourers with marks_start): not counted
+    slots_settled: int = 0  # owed slots given back to their lanes' counters
 
 
 class Scavenger(Processor[ScavengerConfig]):
@@ -79,13 +84,15 @@ class Scavenger(Processor[ScavengerConfig]):
                     "Dead": run.dead,
                     "Requeued": run.requeued,
                     "GivenBack": run.given_back,
+                    "SlotsSettled": run.slots_settled,
                 },
             )
         return run
 
     def _scavenge(self, labourer: Labourer, config: ScavengerConfig, now: float, run: ScavengeRun) -> None:
         retirer = self.retirer(config)
-        expired = self.store.expired(labourer.id, now, labourer.running_after(now), config.batch_limit)
+        lanes = labourer.lane_count
+        expired = self.store.expired(labourer.id, now, labourer.running_after(now), config.batch_limit, lanes)
         run.expired = len(expired)
         self.stats["expired"] += run.expired
         for task in expired:
@@ -98,18 +105,31 @@ class Scavenger(Processor[ScavengerConfig]):
             setattr(run, outcome, getattr(run, outcome) + 1)
             if outcome in ("retried", "dead"):
                 self.stats[outcome] += 1
-        due = self.store.due_retries(labourer.id, now, config.batch_limit)
+        if retirer.owed:
+            self.stats["slots_owed"] += retirer.owed
+        for lane in range(lanes):
+            self._requeue_lane(labourer, lane, config, now, run)
+        if run.requeued or run.retried or run.dead or run.given_back or run.slots_settled:  # slots or tasks freed
+            run.started = self.start_queued(labourer, now).dispatched
+
+    def _requeue_lane(
+        self, labourer: Labourer, lane: int, config: ScavengerConfig, now: float, run: ScavengeRun
+    ) -> None:
+        """One lane's due retries back to the front of the queue, and its owed slots given back."""
+        due, owed = self.store.due_in_lane(labourer.id, lane, now, config.batch_limit)
+        if owed:
+            settled = self.store.settle_owed(labourer.id, lane, owed)
+            run.slots_settled += settled
+            self.stats["slots_settled"] += settled
         if due:
             positions = self.store.reserve_positions(labourer.id, len(due), front=True)
             requeued = TransactOutcome()
             try:
                 self.store.requeue(due, positions, requeued)
             finally:  # a later batch may fail: the earlier ones are back in the queue and counted
-                run.requeued = len(requeued.done)
+                run.requeued += len(requeued.done)
                 run.lost += len(requeued.lost)
-                self.stats["requeued"] += run.requeued
-        if run.requeued or run.retried or run.dead or run.given_back:  # slots freed or tasks back in the queue
-            run.started = self.start_queued(labourer, now).dispatched
+                self.stats["requeued"] += len(requeued.done)
 
     def redrive(self, event: dict[str, Any]) -> dict[str, Any]:
         labourer_id = event.get("labourer_id")
@@ -123,7 +143,8 @@ class Scavenger(Processor[ScavengerConfig]):
             raise InvalidEvent("since", "expected epoch seconds")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidEvent("limit", "expected a positive integer")
-        result = redrive_dead(self.store, labourer_id, since, limit, dry_run=bool(event.get("dry_run")))
+        lanes = self.labourers()[labourer_id].lane_count
+        result = redrive_dead(self.store, labourer_id, since, limit, dry_run=bool(event.get("dry_run")), lanes=lanes)
         if result.get("redriven"):  # back at the front of the queue: start them in free slots now
             self.start_queued(self.labourers()[labourer_id], self.clock())
         return result

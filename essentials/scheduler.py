@@ -24,6 +24,7 @@ from ganger.chunking import chunk_job
 from ganger.documents import SchedulerConfig
 from ganger.errors import InvalidJob, UnknownLabourer
 from ganger.labourer import Labourer
+from ganger.lanes import lane_of
 from ganger.processor import Processor, handler_for
 from ganger.tasks import Task
 
@@ -182,7 +183,8 @@ class Scheduler(Processor[SchedulerConfig]):
         self, job_id: str, labourer: Labourer, chunks: list[dict[str, Any]], step: range, recheck: bool
     ) -> int:
         ids = [task_id_for(job_id, i) for i in step]
-        existing = self.store.existing_ids(ids, labourer.id) if recheck else set()
+        lanes = labourer.lane_count
+        existing = self.store.existing_ids(ids, labourer.id, lanes) if recheck else set()
         fresh = [(i, task_id) for i, task_id in zip(step, ids, strict=True) if task_id not in existing]
         positions = self.store.reserve_positions(labourer.id, len(fresh))
         now = int(self.clock())
@@ -194,6 +196,7 @@ class Scheduler(Processor[SchedulerConfig]):
                 greenfield=position,
                 payload=json.dumps(chunks[i], default=str),
                 job_id=job_id,
+                lane=lane_of(task_id, lanes),  # a stable hash: a redelivered job makes the same rows
             )
             for (i, task_id), position in zip(fresh, positions, strict=True)
         ]

@@ -6,6 +6,12 @@ conditioned on the reporting attempt still owning it, and in the same transactio
 slot to the labourer's next queued task, which it then dispatches (work-conserving: a labourer with a
 backlog stays at its cap). A late or repeated report is recorded and changes nothing else. A failure
 sends the task to the retry path at once and lets the freed slot start the next task.
+
+The hand-off's transaction does not touch the slot counter (with the labourer's ``handoff_guard`` "cache", the
+default): a hand-off keeps the count, and a lowered cap is seen through a per-container cache of the lanes'
+counters (``ganger.slots.LaneCache``, read at most once a second), which makes the slot go back instead. An end
+whose lane counter keeps conflicting is stored with the slot owed (``Ended.OWED``): the worker's outcome is
+never lost to contention.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,10 +29,13 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import audit, constants
+from ganger.backoff import Sleep, jittered_delay
 from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, TransientAwsError, UnknownLabourer
+from ganger.lanes import parse_queue_key
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
+from ganger.slots import LaneCache
 from ganger.tasks import STATUS_COMPLETED, Ended, Handoff, Task
 from ganger.transient import is_transient
 
@@ -60,8 +70,14 @@ def _snapshot(event: dict[str, Any], task_id: str) -> Task | None:
         value = raw.get(name, "" if kind is str and name == "job_id" else None)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise InvalidEvent(f"task.{name}", f"expected {kind.__name__}, got {type(value).__name__}")
-    return Task(task_id, raw["labourer_id"], raw["created_at"], raw["greenfield"], attempts=raw["attempts"],
-                payload=raw["payload"], job_id=raw.get("job_id", ""))  # fmt: skip
+    lanes = {name: raw[name] for name in ("lane", "slot_lane") if name in raw}
+    for name, value in lanes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidEvent(f"task.{name}", f"expected a non-negative integer, got {value!r:.60}")
+    labourer_id, lane = parse_queue_key(raw["labourer_id"])
+    return Task(task_id, labourer_id, raw["created_at"], raw["greenfield"], attempts=raw["attempts"],
+                payload=raw["payload"], job_id=raw.get("job_id", ""), lane=lanes.get("lane", lane),
+                slot_lane=lanes.get("slot_lane"))  # fmt: skip
 
 
 def _object_field(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -116,6 +132,17 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._audit: audit.AuditTrail | None = None
+        self._lane_cache: LaneCache | None = None
+
+    @property
+    def lane_cache(self) -> LaneCache:
+        """The lanes' counters as this container last read them (at most a second old)."""
+        if self._lane_cache is None:
+            self._lane_cache = LaneCache(self.store.slots, clock=self.config_clock)
+        return self._lane_cache
+
+    def _retrying(self, call: Callable[[], _T]) -> _T:
+        return retrying(call, sleep=self.store.sleep, rand=self.store.rand)
 
     @property
     def audit(self) -> audit.AuditTrail:
@@ -132,7 +159,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         snapshot = report.task if report.action == "mark_task_as_completed" else None
         if snapshot is not None and self._complete(snapshot, report, now) == "completed":
             return self._done(snapshot, report, "completed")
-        task = retrying(lambda: self.store.get(report.task_id))
+        task = self._retrying(lambda: self.store.get(report.task_id))
         late = self._late_reason(task, report, now)
         if late or task is None:
             return self._late(report, late, live=task is not None)
@@ -145,6 +172,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         return self._done(task, report, outcome)
 
     def _done(self, task: Task, report: Report, outcome: str) -> dict[str, Any]:
+        if outcome.endswith("_owed"):  # stored; its slot given back later by the Scavenger
+            self.stats["slots_owed"] += 1
+            outcome = outcome.removesuffix("_owed")
         self.stats[outcome] += 1
         self.emit_metrics({"labourer": task.labourer_id}, {outcome.capitalize(): 1})
         self.audit.record(task.task_id, outcome, task.labourer_id, attempt=task.attempts)
@@ -182,32 +212,51 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         def close(handoff: Handoff | None) -> Ended:
             return self.store.close(completed, report.invocation_token, STATUS_COMPLETED, now, handoff)
 
-        return "completed" if self._end_handing_off(task, close, now).ended else "lost"
+        ended = self._end_handing_off(task, close, now)
+        if not ended.ended:
+            return "lost"
+        return "completed_owed" if ended is Ended.OWED else "completed"
+
+    def _over_cap(self, task: Task, labourer_lanes: int, guard: str) -> bool:
+        """With the "cache" guard: whether the slot lane's counter, as cached, is over its lowered cap."""
+        if guard != "cache":
+            return False
+        try:
+            return self.lane_cache.over_cap(task.labourer_id, labourer_lanes, task.holds_lane)
+        except (ClientError, BotoCoreError) as exc:  # a hand-off keeps the count: it may go on without the read
+            logger.warning("labourer %s: its counters could not be read (%s); handing off", task.labourer_id, exc)
+            return False
 
     def _end_handing_off(self, task: Task, end: Callable[[Handoff | None], Ended], now: float) -> Ended:
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
-            return retrying(lambda: end(None))
+            return self._retrying(lambda: end(None))
+        if self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
+            self.stats["handoffs_declined"] += 1  # the cap was lowered: the slot goes back instead
+            return self._retrying(lambda: end(None))
         try:
-            candidates = self.starter.handoff(labourer, now)[:MAX_HANDOFF_TRIES]
+            candidates = self.starter.handoff(labourer, now, task.holds_lane)[:MAX_HANDOFF_TRIES]
         except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off
             logger.warning("labourer %s: no hand-off, the queue could not be read: %s", labourer.id, exc)
             candidates = []
         for handoff in candidates:
-            outcome = retrying(functools.partial(end, handoff))
+            try:
+                outcome = self._retrying(functools.partial(end, handoff))
+            except TransientAwsError as exc:  # the guard's counter kept conflicting: end without handing off
+                logger.warning("task %s: no hand-off (%s)", task.task_id, exc)
+                break
             if outcome is Ended.HANDED_OFF:
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
                     self.stats["handed_off"] += started.dispatched
-                    if started.given_back:
-                        self.stats["given_back"] += started.given_back
+                    self.count_start(started)
                 except (ClientError, BotoCoreError) as exc:  # the report is stored: never raise after that
                     logger.warning("task %s was claimed but not dispatched (%s); it expires and is retried",
                                    handoff.task.task_id, exc)  # fmt: skip
                 return outcome
             if outcome is Ended.NOT_OWNED:
                 return outcome
-        return retrying(lambda: end(None))
+        return self._retrying(lambda: end(None))
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)
@@ -217,21 +266,33 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         retirer = Retirer(self.store, self.clients.sns if topic else None, topic)
         reason = f"worker reported failure: {report.reason or 'no reason given'}"
         outcome = retirer.retire(self._with_report(task, report), labourer, report.invocation_token, now, reason)
-        if outcome != "lost":  # the freed slot takes the next queued task
+        if outcome == "lost":
+            return outcome
+        if retirer.owed:  # stored; its slot given back later by the Scavenger
+            self.stats["slots_owed"] += retirer.owed
+        else:  # the freed slot takes the next queued task
             self.start_queued(labourer, now, limit=1)
         return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
 
 
-def retrying(call: Callable[[], _T], attempts: int = 4, pause: float = 0.1) -> _T:
+def retrying(
+    call: Callable[[], _T],
+    attempts: int = 4,
+    pause: float = 0.1,
+    sleep: Sleep = time.sleep,
+    rand: random.Random | None = None,
+) -> _T:
     """A read or the archive transaction, again on a transient error (throttling, a timeout, a conflict) with
-    backoff: a report lost here costs a whole attempt. What still fails is left to Lambda's async retry."""
+    jittered backoff: a report lost here costs a whole attempt. What still fails is left to Lambda's async
+    retry. (An end whose counter only conflicts does not fail: it is stored with its slot owed.)"""
+    rand = rand or random.Random()
     for attempt in range(attempts):
         try:
             return call()
         except (ClientError, BotoCoreError, TransientAwsError) as exc:
             if attempt == attempts - 1 or not (isinstance(exc, TransientAwsError) or is_transient(exc)):
                 raise
-            time.sleep(pause * 2**attempt)
+            sleep(jittered_delay(attempt, rand, base=pause, cap=2.0))
     raise AssertionError("unreachable")
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ganger import schema
 from ganger.config import ConfigStore, TypedConfig
+from ganger.lanes import LANE_SEPARATOR, auto_lanes, queue_key
 
 LABOURERS_DOCUMENT = "ganger_labourers"
 INVOCATION_DELTA = 31_557_600  # one year, as sosw: an invoked task's greenfield is now + this
@@ -77,10 +78,23 @@ class Labourer:
     # per task; leave it off for workers that do not mark (sosw's), whose expired attempts would all be
     # given back.
     marks_start: bool = False
+    # Queues, index keys and slot counters the labourer is split over (``ganger.lanes``): "auto" is one per
+    # 100 slots of max_simultaneous_invocations, so a labourer with a cap <= 100 keeps one lane, stored as it
+    # always was. Lowering it is safe: the Orchestrator serves the lanes beyond it until they are empty.
+    lanes: int | Literal["auto"] = "auto"
+    # How a hand-off (an ending attempt's slot passed to a queued task) respects a lowered cap: "cache" checks
+    # the lane's counter in a per-container cache (read at most once a second) and keeps the counter out of
+    # the transaction; "transaction" puts a ConditionCheck on the counter in it (one item every completion
+    # of the lane touches: the design before lanes).
+    handoff_guard: Literal["transaction", "cache"] = "cache"
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("a labourer needs a non-empty `id`")
+        if LANE_SEPARATOR in self.id:
+            raise ValueError(f"`id` {self.id!r} may not contain {LANE_SEPARATOR!r} (it separates a lane's queue key)")
+        if self.lanes != "auto" and self.lanes < 1:
+            raise ValueError(f'`lanes` must be "auto" or at least 1, got {self.lanes}')
         for name in ("max_simultaneous_invocations", "duration", "max_attempts"):
             if getattr(self, name) < (0 if name == "max_simultaneous_invocations" else 1):
                 raise ValueError(f"`{name}` is too small: {getattr(self, name)}")
@@ -88,6 +102,15 @@ class Labourer:
             raise ValueError("`cooldown` must be >= 0")
         if self.marks_start and self.type != "lambda":
             raise ValueError("`marks_start` is for lambda labourers (a fleet's queue redelivers on its own)")
+
+    @property
+    def lane_count(self) -> int:
+        """The configured lanes, "auto" resolved."""
+        return auto_lanes(self.max_simultaneous_invocations) if self.lanes == "auto" else self.lanes
+
+    def queue_keys(self, lanes: int | None = None) -> list[str]:
+        """The stored ``labourer_id`` of each lane (of the first ``lanes``, by default the configured ones)."""
+        return [queue_key(self.id, lane) for lane in range(self.lane_count if lanes is None else lanes)]
 
     @property
     def function(self) -> str:

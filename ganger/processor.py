@@ -22,6 +22,7 @@ from ganger import constants, schema
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, TypedConfig, refresh_together
 from ganger.dispatch import Dispatcher, Dispatchers
+from ganger.errors import TransientAwsError
 from ganger.labourer import Labourer, labourers_config
 from ganger.starts import DEFAULT_POOL_SIZE, Started, Starter
 from ganger.tasks import TaskStore
@@ -77,7 +78,9 @@ class Processor(Generic[C]):
         """Starts a labourer's queued tasks in its free slots (created on first use)."""
         if self._starter is None:
             dispatchers = Dispatchers(self.clients, self._dispatcher_overrides)
-            self._starter = Starter(self.store, dispatchers, pool_size=self.dispatch_pool_size)
+            self._starter = Starter(
+                self.store, dispatchers, pool_size=self.dispatch_pool_size, rand=self.store.rand, sleep=self.store.sleep
+            )
         return self._starter
 
     @property
@@ -149,14 +152,20 @@ class Processor(Generic[C]):
             if started is None:
                 self.nudge_orchestrator(labourer.id)
                 return Started()
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, TransientAwsError) as exc:
             logger.warning("labourer %s: could not start queued tasks now (%s); the minute tick will", labourer.id, exc)
             self.stats["start_errors"] += 1
             return Started()
         self.stats["started"] += started.dispatched
+        self.count_start(started)
+        return started
+
+    def count_start(self, started: Started) -> None:
+        """The stats of a start's side outcomes: attempts given back, releases that failed even after retries."""
         if started.given_back:
             self.stats["given_back"] += started.given_back
-        return started
+        if started.release_failed:
+            self.stats["release_failed"] += started.release_failed
 
     def nudge_orchestrator(self, labourer_id: str) -> None:
         """Ask the Orchestrator (InvocationType Event) to run one labourer now; once per run."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ganger.labourer import Labourer
-from ganger.tasks import STATUS_DEAD, Task, TaskStore
+from ganger.tasks import STATUS_DEAD, Ended, Task, TaskStore
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
     from mypy_boto3_sns import SNSClient
@@ -48,6 +48,7 @@ class Retirer:
         self._store = store
         self._sns = sns
         self._topic_arn = topic_arn
+        self.owed = 0  # attempts ended with their slot owed (their lane's counter kept conflicting)
 
     def retire(self, task: Task, labourer: Labourer, token: str | None, now: float, reason: str) -> str:
         """Returns "retried", "dead" or "lost" (another actor changed the task first). Either way out of the
@@ -55,10 +56,13 @@ class Retirer:
         decision = decide(task, labourer, now, reason)
         if isinstance(decision, RetryAt):
             moved = self._store.to_retry(task, token, decision.desired_launch_time, reason)
+            self.owed += moved is Ended.OWED
             return "retried" if moved.ended else "lost"
         dead = Task(**{**task.__dict__, "failure_reason": decision.reason})
-        if not self._store.close(dead, token, STATUS_DEAD, now).ended:
+        closed = self._store.close(dead, token, STATUS_DEAD, now)
+        if not closed.ended:
             return "lost"
+        self.owed += closed is Ended.OWED
         self._notify(dead, decision.reason)
         return "dead"
 

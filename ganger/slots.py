@@ -9,6 +9,11 @@ moves ``free_slots`` by the difference. So however many dispatch paths run at on
 the counter is read consistently and written conditionally, where a count on the eventually
 consistent greenfield index could lag behind a claim made a moment before.
 
+A labourer with several lanes (``ganger.lanes``) has one counter per lane, ``_ganger_slots#<queue key>``, each
+holding its lane's share of the cap, so that no one item takes every claim of the labourer; lane 0's is the
+item above. A hand-off keeps the count and, with the labourer's ``handoff_guard`` "cache" (the default), does not
+touch the counter at all: ``LaneCache`` tells the WorkerAssistant when a lowered cap wants the slot back.
+
 The item has no ``labourer_id`` or ``greenfield``, so it never appears in (or costs a write to) the
 greenfield index. DynamoDB conditions cannot add, which is why the item stores the free slots, not the running tasks.
 """
@@ -16,12 +21,22 @@ greenfield index. DynamoDB conditions cannot add, which is why the item stores t
 from __future__ import annotations
 
 import logging
+import random
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ganger.backoff import Sleep, jittered_delay
+from ganger.lanes import queue_key
+from ganger.transient import is_transient
+
 logger = logging.getLogger(__name__)
+CAP_CHANGE_ATTEMPTS = 6  # a cap change retried this often on a transient error (the counter is busy)
+BATCH_GET_KEYS = 100
 
 SLOTS_PREFIX = "_ganger_slots#"
 
@@ -33,6 +48,7 @@ class Slots:
     labourer_id: str
     cap: int
     free: int
+    lane: int = 0
 
     @property
     def held(self) -> int:
@@ -43,85 +59,155 @@ class Slots:
 class SlotCounter:
     """Reads and writes of the slot counters, and the transaction items other changes include."""
 
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, sleep: Sleep = time.sleep, rand: random.Random | None = None) -> None:
         self._ddb = dynamodb
         self.table = table
+        self._sleep = sleep
+        self._rand = rand or random.Random()
 
     @staticmethod
-    def key(labourer_id: str) -> dict[str, Any]:
-        return {"task_id": {"S": f"{SLOTS_PREFIX}{labourer_id}"}}
+    def key(labourer_id: str, lane: int = 0) -> dict[str, Any]:
+        return {"task_id": {"S": f"{SLOTS_PREFIX}{queue_key(labourer_id, lane)}"}}
 
-    def read(self, labourer_id: str) -> Slots | None:
-        """The counter (one consistent GetItem), or None before the Orchestrator first set its cap."""
-        item = self._ddb.get_item(TableName=self.table, Key=self.key(labourer_id), ConsistentRead=True).get("Item")
+    @staticmethod
+    def _slots(labourer_id: str, lane: int, item: dict[str, Any] | None) -> Slots | None:
         if not item or "slot_cap" not in item:
             return None
-        return Slots(labourer_id, int(item["slot_cap"]["N"]), int(item.get("free_slots", {"N": "0"})["N"]))
+        return Slots(labourer_id, int(item["slot_cap"]["N"]), int(item.get("free_slots", {"N": "0"})["N"]), lane)
 
-    def set_cap(self, labourer_id: str, cap: int, current: Slots | None, held: int) -> Slots | None:
+    def read(self, labourer_id: str, lane: int = 0) -> Slots | None:
+        """The counter (one consistent GetItem), or None before the Orchestrator first set its cap."""
+        key = self.key(labourer_id, lane)
+        item = self._ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return self._slots(labourer_id, lane, item)
+
+    def read_lanes(self, labourer_id: str, lanes: int) -> list[Slots | None]:
+        """Every lane's counter: one consistent GetItem for one lane, else one consistent BatchGetItem (per 100)."""
+        if lanes == 1:
+            return [self.read(labourer_id)]
+        found: dict[str, dict[str, Any]] = {}
+        keys = [self.key(labourer_id, lane) for lane in range(lanes)]
+        for start in range(0, lanes, BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table: {"Keys": keys[start : start + BATCH_GET_KEYS], "ConsistentRead": True}
+            }
+            attempt = 0
+            while request:
+                response = self._ddb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[item["task_id"]["S"]] = item
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    self._sleep(jittered_delay(attempt, self._rand))
+                    attempt += 1
+        return [self._slots(labourer_id, lane, found.get(key["task_id"]["S"])) for lane, key in enumerate(keys)]
+
+    def set_cap(self, labourer_id: str, cap: int, current: Slots | None, held: int, lane: int = 0) -> Slots | None:
         """Make the counter's cap ``cap``: create it (``held`` tasks already hold slots) or move ``free`` by the
-        change. Conditional on the state read, so a concurrent change is never overwritten; None if one was."""
+        change. Conditional on the state read, so a concurrent change is never overwritten; None if one was.
+        A transient error (the item held by a transaction, throttling) is retried with jittered backoff."""
         if current is not None and current.cap == cap:
             return current
-        try:
-            if current is None:
-                self._ddb.update_item(
-                    TableName=self.table,
-                    Key=self.key(labourer_id),
-                    UpdateExpression="SET slot_cap = :cap, free_slots = :free",
-                    ConditionExpression="attribute_not_exists(slot_cap)",
-                    ExpressionAttributeValues={":cap": {"N": str(cap)}, ":free": {"N": str(cap - held)}},
-                )
-                return Slots(labourer_id, cap, cap - held)
+        for attempt in range(CAP_CHANGE_ATTEMPTS):
+            try:
+                return self._set_cap(labourer_id, cap, current, held, lane)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    return None
+                if attempt == CAP_CHANGE_ATTEMPTS - 1 or not is_transient(exc):
+                    raise
+                self._sleep(jittered_delay(attempt, self._rand, base=0.05))
+        raise AssertionError("unreachable")
+
+    def _set_cap(self, labourer_id: str, cap: int, current: Slots | None, held: int, lane: int) -> Slots:
+        if current is None:
             self._ddb.update_item(
                 TableName=self.table,
-                Key=self.key(labourer_id),
-                UpdateExpression="SET slot_cap = :cap ADD free_slots :delta",
-                ConditionExpression="slot_cap = :old",
-                ExpressionAttributeValues={
-                    ":cap": {"N": str(cap)},
-                    ":delta": {"N": str(cap - current.cap)},
-                    ":old": {"N": str(current.cap)},
-                },
+                Key=self.key(labourer_id, lane),
+                UpdateExpression="SET slot_cap = :cap, free_slots = :free",
+                ConditionExpression="attribute_not_exists(slot_cap)",
+                ExpressionAttributeValues={":cap": {"N": str(cap)}, ":free": {"N": str(cap - held)}},
             )
-            logger.info("labourer %s: cap %d -> %d", labourer_id, current.cap, cap)
-            return Slots(labourer_id, cap, current.free + cap - current.cap)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return None
+            return Slots(labourer_id, cap, cap - held, lane)
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=self.key(labourer_id, lane),
+            UpdateExpression="SET slot_cap = :cap ADD free_slots :delta",
+            ConditionExpression="slot_cap = :old",
+            ExpressionAttributeValues={
+                ":cap": {"N": str(cap)},
+                ":delta": {"N": str(cap - current.cap)},
+                ":old": {"N": str(current.cap)},
+            },
+        )
+        logger.info("labourer %s lane %d: cap %d -> %d", labourer_id, lane, current.cap, cap)
+        return Slots(labourer_id, cap, current.free + cap - current.cap, lane)
 
-    def take(self, labourer_id: str, count: int) -> dict[str, Any]:
+    def take(self, labourer_id: str, count: int, lane: int = 0) -> dict[str, Any]:
         """A transaction item that takes ``count`` slots, only if that many are free."""
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self.key(labourer_id),
+                "Key": self.key(labourer_id, lane),
                 "UpdateExpression": "ADD free_slots :minus",
                 "ConditionExpression": "free_slots >= :n",
                 "ExpressionAttributeValues": {":minus": {"N": str(-count)}, ":n": {"N": str(count)}},
             }
         }
 
-    def give(self, labourer_id: str, count: int = 1) -> dict[str, Any]:
+    def give(self, labourer_id: str, count: int = 1, lane: int = 0) -> dict[str, Any]:
         """A transaction item that gives ``count`` slots back (no condition: ending an attempt never waits)."""
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self.key(labourer_id),
+                "Key": self.key(labourer_id, lane),
                 "UpdateExpression": "ADD free_slots :n",
                 "ExpressionAttributeValues": {":n": {"N": str(count)}},
             }
         }
 
-    def within_cap(self, labourer_id: str) -> dict[str, Any]:
-        """A transaction item that holds only while the labourer is within its cap: a slot handed from an
+    def within_cap(self, labourer_id: str, lane: int = 0) -> dict[str, Any]:
+        """A transaction item that holds only while the lane is within its cap: a slot handed from an
         ending task to a queued one keeps the count, so it may pass only if the cap has not dropped below it."""
         return {
             "ConditionCheck": {
                 "TableName": self.table,
-                "Key": self.key(labourer_id),
+                "Key": self.key(labourer_id, lane),
                 "ConditionExpression": "free_slots >= :zero",
                 "ExpressionAttributeValues": {":zero": {"N": "0"}},
             }
         }
+
+
+class LaneCache:
+    """A labourer's lane counters as last read, at most ``ttl`` seconds old (one read per labourer per ``ttl``).
+
+    The WorkerAssistant asks it whether a lane is over its cap before it hands an ending attempt's slot on
+    (``handoff_guard`` "cache"): reads never conflict with transactions on DynamoDB, so the counter stays out of
+    every completion's transaction. A cap lowered by the Orchestrator is seen by hand-offs within ``ttl``; with
+    a constant cap nothing changes, since a hand-off keeps the count. One cache per container (thread-safe).
+    """
+
+    def __init__(self, counter: SlotCounter, clock: Callable[[], float] = time.monotonic, ttl: float = 1.0) -> None:
+        self._counter = counter
+        self._clock = clock
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[float, list[Slots | None]]] = {}
+
+    def lanes(self, labourer_id: str, lanes: int) -> list[Slots | None]:
+        with self._lock:
+            cached = self._read.get(labourer_id)
+            now = self._clock()
+            if cached is not None and now - cached[0] < self._ttl and len(cached[1]) >= lanes:
+                return cached[1]
+        slots = self._counter.read_lanes(labourer_id, lanes)
+        with self._lock:
+            self._read[labourer_id] = (self._clock(), slots)
+        return slots
+
+    def over_cap(self, labourer_id: str, lanes: int, lane: int) -> bool:
+        """True when the lane's counter, as last read, has fewer than no free slots (its cap was lowered)."""
+        slots = self.lanes(labourer_id, max(lanes, lane + 1))
+        current = slots[lane] if lane < len(slots) else None
+        return current is not None and current.free < 0

@@ -5,6 +5,10 @@ Every path that can make room or add work calls this: the Orchestrator (its minu
 Scheduler when it has written tasks, the Scavenger when due retries are back in the queue or expired
 attempts freed their slots, and the WorkerAssistant, which hands an ending attempt's slot straight to the
 next queued task (``handoff``). The slot counter (``ganger.slots``) makes the cap hold across all of them.
+
+A labourer with several lanes (``ganger.lanes``) is filled lane by lane: each lane with free slots claims its
+own queue's front with its own counter, and a lane whose queue runs short takes queued tasks of other lanes
+(``plan_claims``), so that the slots of an emptied lane keep working at the tail of a job.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ganger.backoff import Sleep, jittered_delay
 from ganger.dispatch import Dispatcher, Dispatchers
-from ganger.errors import DispatchError
+from ganger.errors import DispatchError, TransientAwsError
 from ganger.labourer import Labourer
 from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
 from ganger.transient import is_transient
@@ -32,6 +37,7 @@ _T = TypeVar("_T")
 
 DEFAULT_POOL_SIZE = 32  # parallel Invokes per run: ~32 x 50/s at 20 ms per Invoke
 HANDOFF_CANDIDATES = 4  # queued tasks read for a hand-off; concurrent hand-offs pick different ones
+RELEASE_ATTEMPTS = 6  # a release (undelivered task back to the queue) tried this often on transient errors
 
 
 @dataclass
@@ -43,6 +49,38 @@ class Started:
     released: int = 0  # not delivered: back at the front of the queue, attempt and slot given back
     ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
     given_back: int = 0  # the dispatch's outcome was unknown and the worker had not started: released
+    release_failed: int = 0  # could not be released even after retries: left invoked, to expire and retry
+
+    def add(self, other: Started) -> None:
+        for name in ("claimed", "dispatched", "released", "ambiguous", "given_back", "release_failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def plan_claims(free: Sequence[int], queued: Sequence[Sequence[Task]]) -> dict[int, list[Task]]:
+    """Which queued tasks each lane claims with its free slots: its own queue's front first, then (a lane whose
+    queue ran short) what the other lanes leave, so that no slot idles while any lane has queued work.
+    ``free[k]``: lane k's free slots; ``queued[k]``: lane k's queued tasks read, front first. Pure."""
+    lanes = len(free)
+    plan: dict[int, list[Task]] = {}
+    left: list[list[Task]] = []
+    spare: list[int] = []
+    for lane in range(lanes):
+        own = list(queued[lane]) if lane < len(queued) else []
+        take = max(0, min(free[lane], len(own)))
+        if take:
+            plan[lane] = own[:take]
+        left.append(own[take:])
+        spare.append(max(0, free[lane]) - take)
+    for lane in range(lanes):
+        while spare[lane] > 0:  # take from the lane with the most left (the nearest one on a tie)
+            source = max(range(lanes), key=lambda j: (len(left[j]), -((j - lane) % lanes)))
+            if not left[source]:
+                break
+            take = min(spare[lane], len(left[source]))
+            plan.setdefault(lane, []).extend(left[source][:take])
+            left[source] = left[source][take:]
+            spare[lane] -= take
+    return plan
 
 
 class Starter:
@@ -54,41 +92,79 @@ class Starter:
         dispatchers: Dispatchers,
         pool_size: int = DEFAULT_POOL_SIZE,
         rand: random.Random | None = None,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.store = store
         self.dispatchers = dispatchers
         self.pool_size = max(1, pool_size)
         self._rand = rand or random.Random()
+        self._sleep = sleep
 
     def fill(self, labourer: Labourer, now: float, limit: int | None = None) -> Started | None:
         """Start as many queued tasks as the labourer has free slots (at most ``limit``): a consistent read of
-        the counter, then (only if a slot is free) one Query and the claims. None when the counter has no
-        cap yet: only the Orchestrator, which knows the labourer's health, sets it."""
-        slots = self.store.slots.read(labourer.id)
-        if slots is None:
+        the lanes' counters (one call), then for each lane with a free slot one Query and the claims. None when
+        a counter has no cap yet: only the Orchestrator, which knows the labourer's health, sets it."""
+        counters = self.store.slots.read_lanes(labourer.id, labourer.lane_count)
+        if any(slots is None for slots in counters):
             return None
-        want = slots.free if limit is None else min(limit, slots.free)
-        if want <= 0:
+        free = [max(0, slots.free) for slots in counters if slots is not None]
+        if limit is not None:
+            free = _at_most(free, limit)
+        if sum(free) <= 0:
             return Started()
-        return self.start(labourer, self.store.queued(labourer.id, now, limit=want), now)
+        return self.start_planned(labourer, plan_claims(free, self._read_queues(labourer, free, now)), now)
 
-    def start(self, labourer: Labourer, tasks: Sequence[Task], now: float) -> Started:
-        """Claim these queued tasks (as many as there are free slots) and dispatch them."""
-        if not tasks:
-            return Started()
-        tokens = [uuid.uuid4().hex for _ in tasks]
-        claimed = self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now))
-        started = self.deliver(labourer, claimed)
+    def _read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
+        """Each lane with free slots reads that many of its queue; when some lane's queue ran short, the other
+        lanes are read further for it to take from (at the tail of a job: a Query per lane)."""
+        queued: list[list[Task]] = [[] for _ in free]
+        for lane, want in enumerate(free):
+            if want > 0:
+                queued[lane] = self.store.queued_in_lane(labourer.id, lane, now, limit=want)
+        short = sum(max(0, want - len(queued[lane])) for lane, want in enumerate(free))
+        if short <= 0 or len(free) == 1:
+            return queued
+        for lane in self._rand.sample(range(len(free)), len(free)):
+            full = free[lane] == 0 or len(queued[lane]) == free[lane]  # its queue may hold more than it takes
+            if full:
+                queued[lane] = self.store.queued_in_lane(labourer.id, lane, now, limit=free[lane] + short)
+                short -= max(0, len(queued[lane]) - free[lane])
+            if short <= 0:
+                break
+        return queued
+
+    def start_planned(self, labourer: Labourer, plan: dict[int, list[Task]], now: float) -> Started:
+        """Claim each lane's planned tasks with that lane's slots, then dispatch them all in parallel."""
+        started = Started()
+        claimed: list[Task] = []
+        for lane, tasks in sorted(plan.items()):
+            claimed += self._claim(labourer, tasks, now, lane)
+        started.add(self.deliver(labourer, claimed))
         started.claimed = len(claimed)
         return started
 
-    def handoff(self, labourer: Labourer, now: float) -> list[Handoff]:
+    def start(self, labourer: Labourer, tasks: Sequence[Task], now: float, slot_lane: int = 0) -> Started:
+        """Claim these queued tasks with lane ``slot_lane``'s slots (as many as are free) and dispatch them."""
+        return self.start_planned(labourer, {slot_lane: list(tasks)} if tasks else {}, now)
+
+    def _claim(self, labourer: Labourer, tasks: Sequence[Task], now: float, lane: int) -> list[Task]:
+        if not tasks:
+            return []
+        tokens = [uuid.uuid4().hex for _ in tasks]
+        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane)
+
+    def handoff(self, labourer: Labourer, now: float, slot_lane: int = 0) -> list[Handoff]:
         """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending
-        at the same moment try different tasks first."""
-        queued = self.store.queued(labourer.id, now, limit=HANDOFF_CANDIDATES)
+        at the same moment try different tasks first: the slot lane's queue, or when it is empty another
+        lane's, picked at random (one more Query, at the tail of a job)."""
+        queued = self.store.queued_in_lane(labourer.id, slot_lane, now, limit=HANDOFF_CANDIDATES)
+        lanes = labourer.lane_count
+        if not queued and lanes > 1:
+            other = self._rand.choice([lane for lane in range(lanes) if lane != slot_lane] or [0])
+            queued = self.store.queued_in_lane(labourer.id, other, now, limit=HANDOFF_CANDIDATES)
         self._rand.shuffle(queued)
         invoked = labourer.invoked_greenfield(now)
-        return [Handoff(task, uuid.uuid4().hex, now, invoked) for task in queued]
+        return [Handoff(task, uuid.uuid4().hex, now, invoked, slot_lane, labourer.handoff_guard) for task in queued]
 
     def deliver(self, labourer: Labourer, claimed: Sequence[Task]) -> Started:
         """Dispatch claimed tasks (in parallel), then release those that were surely not delivered."""
@@ -137,11 +213,12 @@ class Starter:
 
     def release(self, labourer: Labourer, failed: Sequence[Task], started: Started, abandon: bool = False) -> None:
         """Put undelivered tasks back at the front, each on its own (one failing release never stops the others),
-        retrying transient errors; a task that still cannot be released expires and is retried. ``abandon``:
-        their delivery is unknown, so each is given back only if its worker has not marked its start."""
+        retrying transient errors with jittered backoff; a task that still cannot be released is counted
+        (``release_failed``) and left invoked, to expire and be retried. ``abandon``: their delivery is unknown,
+        so each is given back only if its worker has not marked its start."""
         try:
             positions = self._with_retries(lambda: self.store.reserve_positions(labourer.id, len(failed), front=True))
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, TransientAwsError) as exc:
             logger.warning("labourer %s: no front positions (%s); releasing to the queue's base", labourer.id, exc)
             positions = [QUEUE_BASE] * len(failed)  # still below now: queued, ahead of every new task
         for task, position in zip(failed, positions, strict=True):
@@ -155,15 +232,27 @@ class Starter:
                         started.given_back += 1
                     else:
                         started.released += 1
-            except (ClientError, BotoCoreError) as exc:
+            except (ClientError, BotoCoreError, TransientAwsError) as exc:
+                started.release_failed += 1
                 logger.warning("task %s: could not be released (%s); it expires and is retried", task.task_id, exc)
 
-    def _with_retries(self, call: Callable[[], _T], attempts: int = 3) -> _T:
+    def _with_retries(self, call: Callable[[], _T], attempts: int = RELEASE_ATTEMPTS) -> _T:
         for attempt in range(attempts):
             try:
                 return call()
-            except (ClientError, BotoCoreError) as exc:
-                if attempt == attempts - 1 or not is_transient(exc):
+            except (ClientError, BotoCoreError, TransientAwsError) as exc:
+                transient = isinstance(exc, TransientAwsError) or is_transient(exc)
+                if attempt == attempts - 1 or not transient:
                     raise
-                time.sleep(0.05 * 2**attempt)
+                self._sleep(jittered_delay(attempt, self._rand, base=0.05))
         raise AssertionError("unreachable")
+
+
+def _at_most(free: Sequence[int], limit: int) -> list[int]:
+    """The lanes' free slots cut down to ``limit`` in all, taken from the lanes with the most free first."""
+    left = max(0, limit)
+    result = [0] * len(free)
+    for lane in sorted(range(len(free)), key=lambda k: -free[k]):
+        result[lane] = min(free[lane], left)
+        left -= result[lane]
+    return result

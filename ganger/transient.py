@@ -24,6 +24,9 @@ THROTTLING_CODES = frozenset(
         "SlowDown",
         "EC2ThrottledException",
         "TransactionInProgressException",
+        # A plain write to an item an ongoing transaction holds (DynamoDB's transaction conflict handling):
+        # the transaction ends within milliseconds, so the same write succeeds a little later.
+        "TransactionConflictException",
         "RequestTimeout",
         "RequestTimeoutException",
         "InternalError",

@@ -62,6 +62,7 @@ ONE_ATTEMPT = ReportRetry(budget_seconds=0.0)
 
 TASK_FIELDS = (
     "task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token", MARK_START,
+    "lane", "slot_lane",
 )  # fmt: skip
 
 
@@ -71,7 +72,7 @@ def task_snapshot(event: dict[str, Any]) -> dict[str, Any] | None:
     The WorkerAssistant archives it in one transaction, conditioned on the token, attempt and labourer."""
     try:
         payload = {k: v for k, v in event.items() if k not in TASK_FIELDS}
-        return {
+        snapshot = {
             "labourer_id": str(event["labourer_id"]),
             "attempts": int(event["attempts"]),
             "created_at": int(event["created_at"]),
@@ -79,6 +80,10 @@ def task_snapshot(event: dict[str, Any]) -> dict[str, Any] | None:
             "job_id": str(event.get("job_id", "")),
             "payload": json.dumps(payload, sort_keys=True, default=str),
         }
+        for name in ("lane", "slot_lane"):  # a labourer's lanes (ganger.lanes): only when not lane 0's own
+            if name in event:
+                snapshot[name] = int(event[name])
+        return snapshot
     except (KeyError, TypeError, ValueError):
         return None  # not an event from ganger's Orchestrator: the report goes without a snapshot
 

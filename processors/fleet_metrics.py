@@ -82,7 +82,7 @@ class FleetMetrics(Processor[FleetMetricsConfig]):
 
     def measure(self, labourer: Labourer, now: float, floor: float) -> Measurement:
         """Three reads: a COUNT query, GetQueueAttributes, DescribeAutoScalingGroups."""
-        queued = self.store.count_queued(labourer.id, now)
+        queued = self.store.count_queued(labourer.id, now, labourer.lane_count)
         attributes = self.clients.sqs.get_queue_attributes(
             QueueUrl=self.urls.url(queue_name(labourer)), AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]

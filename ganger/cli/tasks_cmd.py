@@ -155,14 +155,14 @@ def register_redrive(commands: Any) -> None:
 
 def run_redrive(args: argparse.Namespace) -> int:
     ops = connect(args)
-    ops.labourer(args.labourer)
+    lanes = ops.labourer(args.labourer).lane_count
     since = parse_since(args.since, time.time())
     if args.via_scavenger:
         event = {"action": "redrive", "labourer_id": args.labourer, "since": since, "limit": args.limit,
                  "dry_run": args.dry_run}  # fmt: skip
         outcome = redrive_via_scavenger(ops.clients.lambda_, args.scavenger, event)
     else:
-        outcome = redrive_dead(ops.store, args.labourer, since, args.limit, args.dry_run)
+        outcome = redrive_dead(ops.store, args.labourer, since, args.limit, args.dry_run, lanes=lanes)
     via = f"the Scavenger ({args.scavenger})" if args.via_scavenger else "TaskStore (direct)"
     if args.dry_run:
         ids = outcome.get("would_redrive", [])

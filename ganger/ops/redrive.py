@@ -16,10 +16,13 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are a dev dependency
     from mypy_boto3_lambda import LambdaClient
 
 
-def redrive_dead(store: TaskStore, labourer_id: str, since: float, limit: int, dry_run: bool = False) -> dict[str, Any]:
-    """Dead tasks closed since ``since`` (at most ``limit``): listed on a dry run, else moved back in
-    transactions. Returns ``would_redrive``, or ``redriven`` and ``skipped`` (changed meanwhile)."""
-    dead = store.closed(labourer_id, CLOSED_STATUS[TaskState.DEAD], since, limit=limit)
+def redrive_dead(
+    store: TaskStore, labourer_id: str, since: float, limit: int, dry_run: bool = False, lanes: int = 1
+) -> dict[str, Any]:
+    """Dead tasks closed since ``since`` (at most ``limit``, over the labourer's ``lanes``): listed on a dry run,
+    else moved back (each to its own lane) in transactions. Returns ``would_redrive``, or ``redriven`` and
+    ``skipped`` (changed meanwhile)."""
+    dead = store.closed(labourer_id, CLOSED_STATUS[TaskState.DEAD], since, limit=limit, lanes=lanes)
     if dry_run:
         return {"labourer_id": labourer_id, "would_redrive": [t.task_id for t in dead]}
     positions = store.reserve_positions(labourer_id, len(dead), front=True) if dead else []

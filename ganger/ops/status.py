@@ -35,7 +35,7 @@ class LabourerStatus:
 
 def labourer_status(reads: TaskReads, labourer: Labourer, now: float, ecology: Ecology | None = None) -> LabourerStatus:
     """Counts from the tables (COUNT queries, paginated); health from CloudWatch when metrics are set."""
-    front = reads.store.queued(labourer.id, now, limit=1)
+    front = reads.store.queued(labourer.id, now, limit=1, lanes=labourer.lane_count)
 
     def count(state: TaskState, since: float = 0) -> int:
         return reads.count_in_state(labourer, state, now, since)

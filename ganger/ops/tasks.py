@@ -20,7 +20,8 @@ class Located:
 
 
 def locate(ops: Ops, task_id: str, now: float) -> Located | None:
-    """Live table first, then closed, then the retry table of each labourer (one GetItem each)."""
+    """Live table first, then closed, then the retry table of each labourer (one GetItem each, under the key of
+    the lane the task's id hashes to)."""
     store = ops.store
     labourers = ops.labourers()
     task = store.get(task_id)
@@ -30,8 +31,8 @@ def locate(ops: Ops, task_id: str, now: float) -> Located | None:
     task = store.get_closed(task_id)
     if task is not None:
         return Located(task, state_of(task, Table.CLOSED, now), store.tables.closed)
-    for labourer_id in labourers:
-        task = store.get_retry(labourer_id, task_id)
+    for labourer_id, labourer in labourers.items():
+        task = store.get_retry(labourer_id, task_id, labourer.lane_count)
         if task is not None:
             return Located(task, state_of(task, Table.RETRY, now), store.tables.retry)
     return None

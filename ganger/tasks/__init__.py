@@ -11,7 +11,7 @@ a crashed Lambda can never lose a task or run an attempt twice.
 
 from ganger.tasks.changes import Ended, Handoff, StateChanges
 from ganger.tasks.jobs import JobMarkers
-from ganger.tasks.queue import QueueReads
+from ganger.tasks.queue import OWED_PREFIX, OwedSlots, QueueReads
 from ganger.tasks.records import (
     CLOSED_INDEX,
     GREENFIELD_INDEX,
@@ -40,6 +40,7 @@ __all__ = [
     "MARKER_PREFIX",
     "MAX_BATCH_WRITE",
     "MAX_TRANSACTION_ITEMS",
+    "OWED_PREFIX",
     "QUEUE_BASE",
     "RETRY_INDEX",
     "STATUS_COMPLETED",
@@ -47,6 +48,7 @@ __all__ = [
     "Ended",
     "Handoff",
     "Op",
+    "OwedSlots",
     "TableNames",
     "Task",
     "TaskStore",

@@ -1,8 +1,9 @@
-"""What every part of the task store shares: the client, the tables, the sleep between retries."""
+"""What every part of the task store shares: the client, the tables, the sleep and jitter between retries."""
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,9 +29,21 @@ class StoreBase:
         tables: TableNames | None = None,
         sleep: Callable[[float], None] = time.sleep,
         page_size: int = 100,
+        rand: random.Random | None = None,
     ) -> None:
         self._ddb = dynamodb
         self.tables = tables or TableNames.from_env()
         self._sleep = sleep
+        self._rand = rand or random.Random()
         self.page_size = page_size
-        self.slots = SlotCounter(dynamodb, self.tables.tasks)
+        self.slots = SlotCounter(dynamodb, self.tables.tasks, sleep, self._rand)
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """The injected sleep between retries (a simulator's clock, or time.sleep)."""
+        return self._sleep
+
+    @property
+    def rand(self) -> random.Random:
+        """The injected random source of the retries' jitter."""
+        return self._rand

@@ -10,11 +10,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ganger.backoff import jittered_delay
 from ganger.errors import TransientAwsError
+from ganger.lanes import queue_key
 from ganger.tasks.base import error_code, logger
+from ganger.tasks.queue import OWED_PREFIX, OwedSlots
 from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, STATUS_DEAD, Task
 from ganger.tasks.start_marks import ABANDONED, mark_put
 from ganger.tasks.transactions import Op, Transactions, TransactOutcome
+
+CLAIM_ROUNDS = 10  # a claim that only conflicts is tried this often (jittered backoff), then left queued
 
 
 class Ended(enum.Enum):
@@ -22,92 +27,123 @@ class Ended(enum.Enum):
 
     DONE = "done"  # ended; its slot given back
     HANDED_OFF = "handed_off"  # ended; its slot passed to the next queued task, claimed in the same transaction
+    OWED = "owed"  # ended while its lane's counter kept conflicting: the slot is owed, settled by the Scavenger
     NOT_OWNED = "not_owned"  # the attempt no longer owns the task (late or repeated): nothing changed
     NEXT_TAKEN = "next_taken"  # the hand-off's task was taken (or the cap dropped): nothing changed
 
     @property
     def ended(self) -> bool:
-        return self in (Ended.DONE, Ended.HANDED_OFF)
+        return self in (Ended.DONE, Ended.HANDED_OFF, Ended.OWED)
 
 
 @dataclass(frozen=True)
 class Handoff:
-    """A queued task to take an ending attempt's slot: claimed in the same transaction that ends the attempt."""
+    """A queued task to take an ending attempt's slot: claimed in the same transaction that ends the attempt.
+
+    ``slot_lane`` is the lane whose slot passes on (the ending attempt's); ``guard`` "transaction" puts a
+    ConditionCheck on that lane's counter in the transaction (the labourer's ``handoff_guard``), "cache" leaves
+    the counter out (the WorkerAssistant checked its cached read)."""
 
     task: Task
     token: str
     now: float
     invoked_greenfield: int
+    slot_lane: int = 0
+    guard: str = "cache"
 
     @property
     def claimed(self) -> Task:
-        return StateChanges.claimed(self.task, self.token, self.now, self.invoked_greenfield)
+        return StateChanges.claimed(self.task, self.token, self.now, self.invoked_greenfield, self.slot_lane)
 
 
 class StateChanges(Transactions):
-    def claim_item(self, task: Task, token: str, now: float, invoked_greenfield: int) -> dict[str, Any]:
-        """The transaction item that claims one queued task: only if it is still at the same queue position."""
+    def claim_item(
+        self, task: Task, token: str, now: float, invoked_greenfield: int, slot_lane: int | None = None
+    ) -> dict[str, Any]:
+        """The transaction item that claims one queued task: only if it is still at the same queue position.
+        A task claimed with another lane's slot records that lane (``slot_lane``)."""
+        sets = "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now"
+        values = {
+            ":inv": {"N": str(invoked_greenfield)},
+            ":tok": {"S": token},
+            ":now": {"N": str(int(now))},
+            ":one": {"N": "1"},
+            ":old": {"N": str(task.greenfield)},
+        }
+        removes = ""
+        if slot_lane is not None and slot_lane != task.lane:
+            sets += ", slot_lane = :sl"
+            values[":sl"] = {"N": str(slot_lane)}
+        elif task.slot_lane is not None:
+            removes = " REMOVE slot_lane"
         return {
             "Update": {
                 "TableName": self.tables.tasks,
                 "Key": {"task_id": {"S": task.task_id}},
-                "UpdateExpression": "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now "
-                "ADD attempts :one",
+                "UpdateExpression": f"{sets} ADD attempts :one{removes}",
                 "ConditionExpression": "greenfield = :old",
-                "ExpressionAttributeValues": {
-                    ":inv": {"N": str(invoked_greenfield)},
-                    ":tok": {"S": token},
-                    ":now": {"N": str(int(now))},
-                    ":one": {"N": "1"},
-                    ":old": {"N": str(task.greenfield)},
-                },
+                "ExpressionAttributeValues": values,
             }
         }
 
     @staticmethod
-    def claimed(task: Task, token: str, now: float, invoked_greenfield: int) -> Task:
+    def claimed(task: Task, token: str, now: float, invoked_greenfield: int, slot_lane: int | None = None) -> Task:
         """The task as a successful claim leaves it."""
+        holds = None if slot_lane is None or slot_lane == task.lane else slot_lane
         return replace(
-            task, attempts=task.attempts + 1, invocation_token=token, invoked_at=int(now), greenfield=invoked_greenfield
-        )
+            task, attempts=task.attempts + 1, invocation_token=token, invoked_at=int(now),
+            greenfield=invoked_greenfield, slot_lane=holds,
+        )  # fmt: skip
 
-    def claim(self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int) -> list[Task]:
-        """Claim queued tasks of one labourer, each taking one of its free slots: attempts + 1, a fresh token,
-        greenfield = invoked; only while the task is still at the same queue position and the labourer has the
-        slots. Transactions of up to 99 tasks plus the slot counter (1 call each); a task taken by someone
-        else is skipped, and when the slots run short only as many as are free are claimed."""
+    def claim(
+        self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int, slot_lane: int = 0
+    ) -> list[Task]:
+        """Claim queued tasks of one labourer, each taking one of the free slots of lane ``slot_lane``: attempts + 1,
+        a fresh token, greenfield = invoked; only while the task is still at the same queue position and the lane
+        has the slots. Transactions of up to 99 tasks plus the lane's slot counter (1 call each); a task taken by
+        someone else is skipped, and when the slots run short only as many as are free are claimed. A claim
+        that keeps conflicting is given up (the tasks stay queued for the next start): it never raises for that."""
         pending = [
-            (t, self.claimed(t, tok, now, invoked_greenfield), self.claim_item(t, tok, now, invoked_greenfield))
+            (
+                t,
+                self.claimed(t, tok, now, invoked_greenfield, slot_lane),
+                self.claim_item(t, tok, now, invoked_greenfield, slot_lane),
+            )
             for t, tok in zip(tasks, tokens, strict=True)
         ]
         done: list[Task] = []
         while pending:
             batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
             try:
-                batch, short = self._claim_batch(batch)
-            except (ClientError, BotoCoreError, TransientAwsError):
+                batch, short = self._claim_batch(batch, slot_lane)
+            except (ClientError, BotoCoreError):
                 if not done:
                     raise
                 # The batches already committed hold claims and slots: hand them back to be dispatched.
                 logger.warning("claimed %d tasks, then a claim failed; dispatching what was claimed", len(done))
                 break
             done.extend(claimed for _, claimed, _ in batch)
-            if short:
+            if short or not batch:
                 break
         return done
 
-    def _claim_batch(self, batch: list[tuple[Task, Task, dict[str, Any]]]) -> tuple[list[Any], bool]:
-        """Claim one batch; returns what was claimed and whether the labourer ran out of free slots."""
+    def _claim_batch(self, batch: list[tuple[Task, Task, dict[str, Any]]], lane: int) -> tuple[list[Any], bool]:
+        """Claim one batch; returns what was claimed and whether the lane ran out of free slots."""
         labourer_id = batch[0][0].labourer_id
-        delay = 0.05
-        for _ in range(8):
+        for attempt in range(CLAIM_ROUNDS):
             if not batch:
                 return [], False
-            codes = self.transact_items([item for _, _, item in batch] + [self.slots.take(labourer_id, len(batch))])
+            try:
+                codes = self.transact_items(
+                    [item for _, _, item in batch] + [self.slots.take(labourer_id, len(batch), lane)], max_rounds=1
+                )
+            except TransientAwsError:  # a conflict with a concurrent transaction: try again after a pause
+                self._sleep(jittered_delay(attempt, self._rand))
+                continue
             if codes is None:
                 return batch, False
             if codes[-1] == "ConditionalCheckFailed":  # fewer free slots than this batch: claim what is free
-                slots = self.slots.read(labourer_id)
+                slots = self.slots.read(labourer_id, lane)
                 free = slots.free if slots is not None else 0
                 if free <= 0:
                     return [], True
@@ -115,16 +151,13 @@ class StateChanges(Transactions):
                 continue
             lost = {i for i, code in enumerate(codes[:-1]) if code == "ConditionalCheckFailed"}
             batch = [entry for i, entry in enumerate(batch) if i not in lost]
-            if not lost:  # a conflict with a concurrent transaction: try again
-                self._sleep(delay)
-                delay = min(delay * 2, 1.0)
         logger.warning("gave up claiming %d tasks of %s after repeated conflicts", len(batch), labourer_id)
         return [], False
 
     def release(self, task: Task, position: int) -> bool:
         """Return a claimed task that was never delivered to the front of the queue, undoing its attempt and
-        giving its slot back (one transaction)."""
-        return bool(self.transact([Op(task.task_id, self._release_items(task, position))]).done)
+        giving its slot back (one transaction; the slot owed when the lane's counter keeps conflicting)."""
+        return self._end_giving_back(task, (self._release_item(task, position),)).ended
 
     def abandon(self, task: Task, position: int, now: float, limit: int) -> bool:
         """Give back an attempt no worker started (its Invoke's outcome unknown, or it expired): released as in
@@ -134,39 +167,38 @@ class StateChanges(Transactions):
         False when a worker already marked the attempt's start (it counts), the task was given back ``limit``
         times, or the attempt no longer owns it. For labourers with ``marks_start`` only."""
         abandoned = {"Put": mark_put(self.tables.tasks, task.task_id, task.invocation_token or "", now, ABANDONED)}
-        items = (*self._release_items(task, position, give_back_limit=limit), abandoned)
-        return bool(self.transact([Op(task.task_id, items)]).done)
+        items = (self._release_item(task, position, give_back_limit=limit), abandoned)
+        return self._end_giving_back(task, items).ended
 
-    def _release_items(
-        self, task: Task, position: int, give_back_limit: int | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The task back in the queue at ``position`` with its attempt undone, and its slot given back."""
+    def _release_item(self, task: Task, position: int, give_back_limit: int | None = None) -> dict[str, Any]:
+        """The task back in the queue at ``position`` with its attempt undone (its slot is given back with it)."""
         adds, condition = "attempts :minus", "invocation_token = :tok"
         values = {":pos": {"N": str(position)}, ":minus": {"N": "-1"}, ":tok": {"S": task.invocation_token or ""}}
         if give_back_limit is not None:
             adds += ", given_back :one"
             condition += " AND (attribute_not_exists(given_back) OR given_back < :limit)"
             values.update({":one": {"N": "1"}, ":limit": {"N": str(give_back_limit)}})
-        update = {
+        removes = "invocation_token, invoked_at" + (", slot_lane" if task.slot_lane is not None else "")
+        return {
             "Update": {
                 "TableName": self.tables.tasks,
                 "Key": {"task_id": {"S": task.task_id}},
-                "UpdateExpression": f"SET greenfield = :pos ADD {adds} REMOVE invocation_token, invoked_at",
+                "UpdateExpression": f"SET greenfield = :pos ADD {adds} REMOVE {removes}",
                 "ConditionExpression": condition,
                 "ExpressionAttributeValues": values,
             }
         }
-        return update, self.slots.give(task.labourer_id)
 
     def _owned_condition(self, task: Task, token: str | None) -> tuple[str, dict[str, Any]]:
         """The condition that the reporting attempt still owns the task (and, with a token, that the
-        report's snapshot of the task is the stored one)."""
+        report's snapshot of the task is the stored one, the lane whose slot it holds included)."""
         if token is not None:
-            return "invocation_token = :tok AND attempts = :a AND labourer_id = :l", {
-                ":tok": {"S": token},
-                ":a": {"N": str(task.attempts)},
-                ":l": {"S": task.labourer_id},
-            }
+            values = {":tok": {"S": token}, ":a": {"N": str(task.attempts)}, ":l": {"S": task.queue_key}}
+            if task.slot_lane is None:
+                held = "attribute_not_exists(slot_lane)"
+            else:
+                held, values[":sl"] = "slot_lane = :sl", {"N": str(task.slot_lane)}
+            return f"invocation_token = :tok AND attempts = :a AND labourer_id = :l AND {held}", values
         return "greenfield = :gf AND attempts = :a", {
             ":gf": {"N": str(task.greenfield)},
             ":a": {"N": str(task.attempts)},
@@ -198,7 +230,7 @@ class StateChanges(Transactions):
 
         NOT_OWNED when the attempt no longer owns it (a late or repeated report): nothing changes.
         """
-        status_key = f"{task.labourer_id}_{status}"
+        status_key = f"{task.queue_key}_{status}"
         closed = replace(
             task,
             closed_at=int(now),
@@ -218,6 +250,7 @@ class StateChanges(Transactions):
             failure_reason=reason,
             invocation_token=None,
             invoked_at=None,
+            slot_lane=None,
         )
         put = {
             "Put": {
@@ -231,16 +264,69 @@ class StateChanges(Transactions):
     def _end(self, task: Task, ending: tuple[dict[str, Any], ...], handoff: Handoff | None) -> Ended:
         """End an invoked attempt: the ending items plus the slot's fate, in one transaction."""
         if handoff is None:
-            codes = self.transact_items([*ending, self.slots.give(task.labourer_id)])
-            return Ended.DONE if codes is None else Ended.NOT_OWNED
+            return self._end_giving_back(task, ending)
         next_task = handoff.task
-        claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield)
-        codes = self.transact_items([*ending, claim, self.slots.within_cap(task.labourer_id)])
+        claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield, handoff.slot_lane)
+        guard = [self.slots.within_cap(task.labourer_id, handoff.slot_lane)] if handoff.guard == "transaction" else []
+        codes = self.transact_items([*ending, claim, *guard])
         if codes is None:
             return Ended.HANDED_OFF
         if any(code == "ConditionalCheckFailed" for code in codes[: len(ending)]):
             return Ended.NOT_OWNED
         return Ended.NEXT_TAKEN
+
+    def _end_giving_back(self, task: Task, ending: tuple[dict[str, Any], ...]) -> Ended:
+        """The ending items with the slot given back to its lane's counter. When that transaction keeps
+        conflicting (every end of the lane meets on the counter), the same items go with a row that records the
+        owed slot instead (no counter item): the attempt's outcome is stored now and the slot settled later
+        (``settle_owed``), exactly once."""
+        try:
+            codes = self.transact_items([*ending, self.slots.give(task.labourer_id, 1, task.holds_lane)])
+            return Ended.DONE if codes is None else Ended.NOT_OWNED
+        except TransientAwsError:
+            logger.warning("task %s: its lane's counter kept conflicting; ending it with the slot owed", task.task_id)
+        codes = self.transact_items([*ending, self._owe_item(task)])
+        return Ended.OWED if codes is None else Ended.NOT_OWNED
+
+    def _owe_item(self, task: Task) -> dict[str, Any]:
+        """Add one slot to the owed row of the task's slot lane: in the retry table, under the lane's queue key,
+        due at 0, so that the Scavenger's due-retries query of the lane finds it at no extra call."""
+        return {
+            "Update": {
+                "TableName": self.tables.retry,
+                "Key": {
+                    "labourer_id": {"S": queue_key(task.labourer_id, task.holds_lane)},
+                    "task_id": {"S": f"{OWED_PREFIX}{task.task_id}"},
+                },
+                "UpdateExpression": "SET desired_launch_time = :zero ADD owed_slots :one",
+                "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}},
+            }
+        }
+
+    def settle_owed(self, labourer_id: str, lane: int, owed: Sequence[OwedSlots]) -> int:
+        """Give owed slots back to the lane's counter: one transaction deletes the rows (each only with the count
+        read) and adds their sum, so each owed slot is given back exactly once. Returns the slots given back
+        (0 when a row changed meanwhile or the counter still conflicts: the next run settles them)."""
+        batch = list(owed[: MAX_TRANSACTION_ITEMS - 1])
+        if not batch:
+            return 0
+        deletes = [
+            {
+                "Delete": {
+                    "TableName": self.tables.retry,
+                    "Key": {"labourer_id": {"S": row.queue_key}, "task_id": {"S": row.marker_id}},
+                    "ConditionExpression": "owed_slots = :n",
+                    "ExpressionAttributeValues": {":n": {"N": str(row.count)}},
+                }
+            }
+            for row in batch
+        ]
+        total = sum(row.count for row in batch)
+        try:
+            codes = self.transact_items([*deletes, self.slots.give(labourer_id, total, lane)])
+        except TransientAwsError:
+            return 0
+        return total if codes is None else 0
 
     def requeue(
         self, retries: Sequence[Task], positions: Sequence[int], outcome: TransactOutcome | None = None
@@ -249,7 +335,7 @@ class StateChanges(Transactions):
         (``outcome``: see ``transact``)."""
         ops = []
         for task, position in zip(retries, positions, strict=True):
-            queued = replace(task, greenfield=position, desired_launch_time=None)
+            queued = replace(task, greenfield=position, desired_launch_time=None, slot_lane=None)
             ops.append(
                 Op(
                     task.task_id,
@@ -257,7 +343,7 @@ class StateChanges(Transactions):
                         {
                             "Delete": {
                                 "TableName": self.tables.retry,
-                                "Key": {"labourer_id": {"S": task.labourer_id}, "task_id": {"S": task.task_id}},
+                                "Key": {"labourer_id": {"S": task.queue_key}, "task_id": {"S": task.task_id}},
                                 "ConditionExpression": "desired_launch_time = :d",
                                 "ExpressionAttributeValues": {":d": {"N": str(task.desired_launch_time)}},
                             }
@@ -281,7 +367,7 @@ class StateChanges(Transactions):
             extra = {k: v for k, v in task.extra.items() if k != "labourer_id_task_status"}
             queued = replace(
                 task, greenfield=position, attempts=0, closed_at=None, invocation_token=None,
-                invoked_at=None, failure_reason=None, extra={**extra, "redriven_at": task.closed_at},
+                invoked_at=None, failure_reason=None, slot_lane=None, extra={**extra, "redriven_at": task.closed_at},
             )  # fmt: skip
             ops.append(
                 Op(
@@ -292,7 +378,7 @@ class StateChanges(Transactions):
                                 "TableName": self.tables.closed,
                                 "Key": {"task_id": {"S": task.task_id}},
                                 "ConditionExpression": "labourer_id_task_status = :s",
-                                "ExpressionAttributeValues": {":s": {"S": f"{task.labourer_id}_{STATUS_DEAD}"}},
+                                "ExpressionAttributeValues": {":s": {"S": f"{task.queue_key}_{STATUS_DEAD}"}},
                             }
                         },
                         {

@@ -1,10 +1,19 @@
-"""Queue positions, new tasks and every read of the task tables (each query with Limit and pagination)."""
+"""Queue positions, new tasks and every read of the task tables (each query with Limit and pagination).
+
+A labourer's reads take ``lanes`` (``ganger.lanes``): they cover the queue key of each of its first ``lanes``
+lanes, one query per lane, merged in the order the one-lane read gives; with one lane they are the one query
+they always were.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ganger.lanes import lane_of, queue_key
 from ganger.tasks.base import StoreBase
 from ganger.tasks.records import (
     CLOSED_INDEX,
@@ -15,6 +24,17 @@ from ganger.tasks.records import (
     RETRY_INDEX,
     Task,
 )
+
+OWED_PREFIX = "_ganger_owed#"  # a retry-table row of slots owed to a lane's counter (``StateChanges._end``)
+
+
+@dataclass(frozen=True)
+class OwedSlots:
+    """A row of slots an ended attempt could not give back (its lane's counter kept conflicting)."""
+
+    queue_key: str
+    marker_id: str
+    count: int
 
 
 class QueueReads(StoreBase):
@@ -51,8 +71,9 @@ class QueueReads(StoreBase):
                     delay = min(delay * 2, 2.0)
         return calls
 
-    def existing_ids(self, task_ids: Sequence[str], labourer_id: str) -> set[str]:
-        """Which of these ids exist in any task table (BatchGetItem; used only to resume a crashed run)."""
+    def existing_ids(self, task_ids: Sequence[str], labourer_id: str, lanes: int = 1) -> set[str]:
+        """Which of these ids exist in any task table (BatchGetItem; used only to resume a crashed run). A task's
+        retry row is under its lane's key, the lane the Scheduler gave it (``lane_of``)."""
         found: set[str] = set()
         for start in range(0, len(task_ids), 33):
             ids = task_ids[start : start + 33]
@@ -60,7 +81,10 @@ class QueueReads(StoreBase):
                 self.tables.tasks: {"Keys": [{"task_id": {"S": i}} for i in ids], "ProjectionExpression": "task_id"},
                 self.tables.closed: {"Keys": [{"task_id": {"S": i}} for i in ids], "ProjectionExpression": "task_id"},
                 self.tables.retry: {
-                    "Keys": [{"labourer_id": {"S": labourer_id}, "task_id": {"S": i}} for i in ids],
+                    "Keys": [
+                        {"labourer_id": {"S": queue_key(labourer_id, lane_of(i, lanes))}, "task_id": {"S": i}}
+                        for i in ids
+                    ],
                     "ProjectionExpression": "task_id",
                 },
             }
@@ -96,78 +120,139 @@ class QueueReads(StoreBase):
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _greenfield_query(self, labourer_id: str, condition: str, values: dict[str, int]) -> dict[str, Any]:
+    def _greenfield_query(self, key: str, condition: str, values: dict[str, int]) -> dict[str, Any]:
         return {
             "TableName": self.tables.tasks,
             "IndexName": GREENFIELD_INDEX,
             "KeyConditionExpression": f"labourer_id = :l AND {condition}",
-            "ExpressionAttributeValues": {":l": {"S": labourer_id}, **{k: {"N": str(v)} for k, v in values.items()}},
+            "ExpressionAttributeValues": {":l": {"S": key}, **{k: {"N": str(v)} for k, v in values.items()}},
         }
 
-    def queued(self, labourer_id: str, now: float, limit: int) -> list[Task]:
-        """The first ``limit`` queued tasks, front first (one Query per 100)."""
-        query = self._greenfield_query(labourer_id, "greenfield < :now", {":now": int(now)})
+    @staticmethod
+    def _keys(labourer_id: str, lanes: int) -> list[str]:
+        return [queue_key(labourer_id, lane) for lane in range(max(lanes, 1))]
+
+    def _merged(self, lists: list[list[Task]], limit: int | None, key: Any, reverse: bool = False) -> list[Task]:
+        """Per-lane lists (each sorted) merged into one sorted list of at most ``limit``."""
+        if len(lists) == 1:
+            return lists[0] if limit is None else lists[0][:limit]
+        merged = heapq.merge(*lists, key=key, reverse=reverse)
+        return list(merged if limit is None else itertools.islice(merged, limit))
+
+    def queued_in_lane(self, labourer_id: str, lane: int, now: float, limit: int) -> list[Task]:
+        """The first ``limit`` queued tasks of one lane, front first (one Query per 100)."""
+        query = self._greenfield_query(queue_key(labourer_id, lane), "greenfield < :now", {":now": int(now)})
         return [Task.from_item(i) for i in self._query(limit=limit, ScanIndexForward=True, **query)]
 
-    def count_queued(self, labourer_id: str, now: float) -> int:
-        return self._count(**self._greenfield_query(labourer_id, "greenfield < :now", {":now": int(now)}))
+    def queued(self, labourer_id: str, now: float, limit: int, lanes: int = 1) -> list[Task]:
+        """The first ``limit`` queued tasks over the lanes, front first (a Query per lane and 100)."""
+        lists = [self.queued_in_lane(labourer_id, lane, now, limit) for lane in range(max(lanes, 1))]
+        return self._merged(lists, limit, key=lambda t: t.greenfield)
 
-    def count_running(self, labourer_id: str, running_after: int) -> int:
-        """Tasks invoked within duration + cooldown (a COUNT query)."""
-        return self._count(**self._greenfield_query(labourer_id, "greenfield > :r", {":r": running_after}))
-
-    def count_invoked(self, labourer_id: str, now: float) -> int:
-        """Tasks invoked and not yet ended, running or expired (a COUNT query): the slots they hold."""
-        return self._count(**self._greenfield_query(labourer_id, "greenfield >= :now", {":now": int(now)}))
-
-    def expired(self, labourer_id: str, now: float, running_after: int, limit: int) -> list[Task]:
-        """Invoked tasks older than duration + cooldown that never reported."""
-        query = self._greenfield_query(
-            labourer_id, "greenfield BETWEEN :now AND :r", {":now": int(now), ":r": running_after}
+    def count_queued(self, labourer_id: str, now: float, lanes: int = 1) -> int:
+        return sum(
+            self._count(**self._greenfield_query(key, "greenfield < :now", {":now": int(now)}))
+            for key in self._keys(labourer_id, lanes)
         )
-        return [Task.from_item(i) for i in self._query(limit=limit, **query)]
 
-    def count_expired(self, labourer_id: str, now: float, running_after: int) -> int:
-        return self._count(
-            **self._greenfield_query(
-                labourer_id, "greenfield BETWEEN :now AND :r", {":now": int(now), ":r": running_after}
+    def count_running(self, labourer_id: str, running_after: int, lanes: int = 1) -> int:
+        """Tasks invoked within duration + cooldown (a COUNT query per lane)."""
+        return sum(
+            self._count(**self._greenfield_query(key, "greenfield > :r", {":r": running_after}))
+            for key in self._keys(labourer_id, lanes)
+        )
+
+    def count_invoked(self, labourer_id: str, now: float, lanes: int = 1, lane: int | None = None) -> int:
+        """Tasks invoked and not yet ended, running or expired (a COUNT query per lane): the slots they hold.
+        ``lane``: that lane's only."""
+        keys = self._keys(labourer_id, lanes) if lane is None else [queue_key(labourer_id, lane)]
+        return sum(self._count(**self._greenfield_query(key, "greenfield >= :now", {":now": int(now)})) for key in keys)
+
+    def expired(self, labourer_id: str, now: float, running_after: int, limit: int, lanes: int = 1) -> list[Task]:
+        """Invoked tasks older than duration + cooldown that never reported (lane by lane, at most ``limit``)."""
+        found: list[Task] = []
+        for key in self._keys(labourer_id, lanes):
+            query = self._greenfield_query(
+                key, "greenfield BETWEEN :now AND :r", {":now": int(now), ":r": running_after}
             )
+            found += [Task.from_item(i) for i in self._query(limit=limit - len(found), **query)]
+            if len(found) >= limit:
+                break
+        return found
+
+    def count_expired(self, labourer_id: str, now: float, running_after: int, lanes: int = 1) -> int:
+        return sum(
+            self._count(
+                **self._greenfield_query(key, "greenfield BETWEEN :now AND :r", {":now": int(now), ":r": running_after})
+            )
+            for key in self._keys(labourer_id, lanes)
         )
 
-    def due_retries(self, labourer_id: str, now: float, limit: int) -> list[Task]:
-        """Retry-table tasks whose desired launch time has come (LSI query)."""
+    def due_in_lane(self, labourer_id: str, lane: int, now: float, limit: int) -> tuple[list[Task], list[OwedSlots]]:
+        """One lane's retry-table rows due now (one LSI query per 100): the due retries, and the rows of slots
+        owed to the lane's counter (due at 0, so they come first)."""
+        key = queue_key(labourer_id, lane)
         query = {
             "TableName": self.tables.retry,
             "IndexName": RETRY_INDEX,
             "KeyConditionExpression": "labourer_id = :l AND desired_launch_time <= :now",
-            "ExpressionAttributeValues": {":l": {"S": labourer_id}, ":now": {"N": str(int(now))}},
+            "ExpressionAttributeValues": {":l": {"S": key}, ":now": {"N": str(int(now))}},
         }
-        return [Task.from_item(i) for i in self._query(limit=limit, **query)]
+        tasks: list[Task] = []
+        owed: list[OwedSlots] = []
+        for item in self._query(limit=limit, **query):
+            task_id = item["task_id"]["S"]
+            if task_id.startswith(OWED_PREFIX):
+                owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
+            else:
+                tasks.append(Task.from_item(item))
+        return tasks, owed
 
-    def count_retrying(self, labourer_id: str) -> int:
-        return self._count(
-            TableName=self.tables.retry,
-            KeyConditionExpression="labourer_id = :l",
-            ExpressionAttributeValues={":l": {"S": labourer_id}},
+    def due_retries(self, labourer_id: str, now: float, limit: int, lanes: int = 1) -> list[Task]:
+        """Retry-table tasks whose desired launch time has come (an LSI query per lane)."""
+        found: list[Task] = []
+        for lane in range(max(lanes, 1)):
+            found += self.due_in_lane(labourer_id, lane, now, limit - len(found))[0]
+            if len(found) >= limit:
+                break
+        return found
+
+    def count_retrying(self, labourer_id: str, lanes: int = 1) -> int:
+        return sum(
+            self._count(
+                TableName=self.tables.retry,
+                KeyConditionExpression="labourer_id = :l",
+                FilterExpression="NOT begins_with(task_id, :owed)",
+                ExpressionAttributeValues={":l": {"S": key}, ":owed": {"S": OWED_PREFIX}},
+            )
+            for key in self._keys(labourer_id, lanes)
         )
 
-    def closed(self, labourer_id: str, status: str, since: float, limit: int | None = None) -> list[Task]:
+    def closed(
+        self, labourer_id: str, status: str, since: float, limit: int | None = None, lanes: int = 1
+    ) -> list[Task]:
         """Closed tasks of one status (completed "1", dead "0") since a time, newest first."""
-        query = {
-            "TableName": self.tables.closed,
-            "IndexName": CLOSED_INDEX,
-            "KeyConditionExpression": "labourer_id_task_status = :s AND closed_at >= :t",
-            "ExpressionAttributeValues": {":s": {"S": f"{labourer_id}_{status}"}, ":t": {"N": str(int(since))}},
-            "ScanIndexForward": False,
-        }
-        return [Task.from_item(i) for i in self._query(limit=limit, **query)]
+        lists = []
+        for key in self._keys(labourer_id, lanes):
+            query = {
+                "TableName": self.tables.closed,
+                "IndexName": CLOSED_INDEX,
+                "KeyConditionExpression": "labourer_id_task_status = :s AND closed_at >= :t",
+                "ExpressionAttributeValues": {":s": {"S": f"{key}_{status}"}, ":t": {"N": str(int(since))}},
+                "ScanIndexForward": False,
+            }
+            lists.append([Task.from_item(i) for i in self._query(limit=limit, **query)])
+        return self._merged(lists, limit, key=lambda t: t.closed_at or 0, reverse=True)
 
-    def count_closed(self, labourer_id: str, status: str, since: float) -> int:
-        return self._count(
-            TableName=self.tables.closed,
-            IndexName=CLOSED_INDEX,
-            KeyConditionExpression="labourer_id_task_status = :s AND closed_at >= :t",
-            ExpressionAttributeValues={":s": {"S": f"{labourer_id}_{status}"}, ":t": {"N": str(int(since))}},
+    def count_closed(self, labourer_id: str, status: str, since: float, lanes: int = 1) -> int:
+        return sum(
+            self._count(
+                TableName=self.tables.closed,
+                IndexName=CLOSED_INDEX,
+                KeyConditionExpression="labourer_id_task_status = :s AND closed_at >= :t",
+                ExpressionAttributeValues={":s": {"S": f"{key}_{status}"}, ":t": {"N": str(int(since))}},
+            )
+            for key in self._keys(labourer_id, lanes)
         )
 
     def get(self, task_id: str) -> Task | None:
@@ -183,10 +268,12 @@ class QueueReads(StoreBase):
         ).get("Item")
         return Task.from_item(item) if item else None
 
-    def get_retry(self, labourer_id: str, task_id: str) -> Task | None:
+    def get_retry(self, labourer_id: str, task_id: str, lanes: int = 1) -> Task | None:
+        """The task's retry row: under the key of the lane the Scheduler gave it (``lane_of``)."""
+        key = queue_key(labourer_id, lane_of(task_id, lanes))
         item = self._ddb.get_item(
             TableName=self.tables.retry,
-            Key={"labourer_id": {"S": labourer_id}, "task_id": {"S": task_id}},
+            Key={"labourer_id": {"S": key}, "task_id": {"S": task_id}},
             ConsistentRead=True,
         ).get("Item")
         return Task.from_item(item) if item else None

@@ -14,6 +14,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ganger import constants
+from ganger.lanes import parse_queue_key, queue_key
 
 QUEUE_BASE = 1_000_000_000  # positions count up (tail) and down (front) from here; always below now
 MARKER_PREFIX = "_ganger_"
@@ -68,7 +69,12 @@ def _undecimalize(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Task:
-    """One task row. ``extra`` holds any other attribute (``stat_*``, ``result_*``, sosw's own fields)."""
+    """One task row. ``extra`` holds any other attribute (``stat_*``, ``result_*``, sosw's own fields).
+
+    ``labourer_id`` is the labourer's id and ``lane`` the lane the task is queued in (``ganger.lanes``): the row
+    stores both as one ``labourer_id``, the lane's queue key. ``slot_lane`` is the lane whose slot an invoked
+    task holds, kept only when it is not its own (a lane with free slots took it from another lane's queue).
+    """
 
     task_id: str
     labourer_id: str
@@ -83,6 +89,8 @@ class Task:
     completed_at: int | None = None
     closed_at: int | None = None
     failure_reason: str | None = None
+    lane: int = 0
+    slot_lane: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -91,7 +99,9 @@ class Task:
         core = {k: plain.pop(k) for k in _CORE_FIELDS if k in plain}
         if not isinstance(core.get("payload", "{}"), str):
             core["payload"] = json.dumps(core["payload"])
-        return cls(**core, extra=plain)
+        labourer_id, lane = parse_queue_key(str(core.pop("labourer_id", "")))
+        slot_lane = plain.pop("slot_lane", None)
+        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, extra=plain)
 
     def to_item(self) -> dict[str, Any]:
         plain: dict[str, Any] = {k: v for k, v in self.extra.items()}
@@ -99,7 +109,20 @@ class Task:
             value = getattr(self, name)
             if value is not None:
                 plain[name] = value
+        plain["labourer_id"] = self.queue_key
+        if self.slot_lane is not None and self.slot_lane != self.lane:
+            plain["slot_lane"] = self.slot_lane
         return {k: to_attr(v) for k, v in plain.items()}
+
+    @property
+    def queue_key(self) -> str:
+        """The stored ``labourer_id``: the key of the task's lane in every table and index."""
+        return queue_key(self.labourer_id, self.lane)
+
+    @property
+    def holds_lane(self) -> int:
+        """The lane whose slot counter an invoked attempt of this task took its slot from."""
+        return self.lane if self.slot_lane is None else self.slot_lane
 
     @property
     def payload_dict(self) -> dict[str, Any]:
@@ -126,6 +149,10 @@ class Task:
             event["job_id"] = self.job_id
         if self.invocation_token:
             event["invocation_token"] = self.invocation_token
+        if self.lane:
+            event["lane"] = self.lane
+        if self.slot_lane is not None and self.slot_lane != self.lane:
+            event["slot_lane"] = self.slot_lane
         return event
 
 

@@ -1,5 +1,5 @@
 """The transaction engine: logical changes (ops) in TransactWriteItems of up to 100 items, a failed
-condition dropping its op, conflicts retried with backoff."""
+condition dropping its op, conflicts retried with jittered exponential backoff (``ganger.backoff``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ganger.backoff import jittered_delay
 from ganger.errors import TransientAwsError
 from ganger.tasks.base import StoreBase, error_code, logger
 from ganger.tasks.records import MAX_TRANSACTION_ITEMS
+
+# Rounds of a transaction that only conflicts (or is throttled) before it gives up. Ending an attempt has a
+# fallback that needs no counter (``StateChanges._end``), so its rounds bound a report's latency, not its fate.
+TRANSACTION_ROUNDS = 8
+RETRIED_CODES = frozenset(
+    {
+        "TransactionCanceledException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,29 +44,35 @@ class TransactOutcome:
 
 
 class Transactions(StoreBase):
-    def transact_items(self, items: Sequence[dict[str, Any]], max_rounds: int = 5) -> list[str] | None:
-        """One TransactWriteItems, retried while it only conflicts with concurrent transactions.
-        None when it succeeded, else the cancellation code of each item (a condition failed)."""
-        delay = 0.05
-        codes: list[str] = []
-        for _ in range(max_rounds):
+    def transact_items(self, items: Sequence[dict[str, Any]], max_rounds: int = TRANSACTION_ROUNDS) -> list[str] | None:
+        """One TransactWriteItems, retried (jittered backoff) while it only conflicts with concurrent transactions
+        or is throttled. None when it succeeded, else the cancellation code of each item (a condition failed);
+        TransientAwsError when it still conflicted after ``max_rounds``."""
+        for attempt in range(max_rounds):
             try:
                 self._ddb.transact_write_items(TransactItems=list(items))
                 return None
             except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
+                if not self._conflicted(exc):
                     raise
                 reasons = exc.response.get("CancellationReasons") or []
-                codes = [str(r.get("Code", "None")) for r in reasons] or ["ConditionalCheckFailed"] * len(items)
+                codes = [str(r.get("Code", "None")) for r in reasons]
+                if error_code(exc) == "TransactionCanceledException" and not codes:
+                    return ["ConditionalCheckFailed"] * len(items)
                 if "ConditionalCheckFailed" in codes:
                     return codes
-                self._sleep(delay)
-                delay *= 2
+                if attempt < max_rounds - 1:
+                    self._sleep(jittered_delay(attempt, self._rand))
         logger.warning("a transaction of %d items still conflicted after %d rounds", len(items), max_rounds)
         raise TransientAwsError("TransactWriteItems", f"conflicting after {max_rounds} rounds")
 
+    @staticmethod
+    def _conflicted(exc: ClientError) -> bool:
+        """A cancellation (its reasons tell a failed condition from a conflict) or a throttle: handled here."""
+        return error_code(exc) in RETRIED_CODES
+
     def transact(
-        self, ops: Sequence[Op], max_rounds: int = 5, outcome: TransactOutcome | None = None
+        self, ops: Sequence[Op], max_rounds: int = TRANSACTION_ROUNDS, outcome: TransactOutcome | None = None
     ) -> TransactOutcome:
         """Run ops in TransactWriteItems of up to 100 items. An op whose condition fails is dropped
         (``lost``) and the rest retried; conflicts with concurrent transactions are retried. ``outcome``
@@ -70,8 +91,7 @@ class Transactions(StoreBase):
         return outcome
 
     def _transact_batch(self, batch: list[Op], outcome: TransactOutcome, max_rounds: int) -> None:
-        delay = 0.05
-        for _ in range(max_rounds):
+        for attempt in range(max_rounds):
             if not batch:
                 return
             try:
@@ -79,11 +99,12 @@ class Transactions(StoreBase):
                 outcome.done.extend(op.task_id for op in batch)
                 return
             except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
+                if not self._conflicted(exc):
                     raise
-                batch = self._drop_failed(batch, exc, outcome)
-                self._sleep(delay)
-                delay *= 2
+                if error_code(exc) == "TransactionCanceledException":
+                    batch = self._drop_failed(batch, exc, outcome)
+                if batch and attempt < max_rounds - 1:
+                    self._sleep(jittered_delay(attempt, self._rand))
         logger.warning("gave up on %d task changes after %d conflicting rounds", len(batch), max_rounds)
 
     @staticmethod

@@ -67,7 +67,7 @@ def tasks(n: int) -> list[Task]:
 
 
 def starter(dispatcher: Any, pool: int, store: Any = None) -> Starter:
-    return Starter(store, Dispatchers(None, {"lambda": dispatcher}), pool_size=pool)
+    return Starter(store, Dispatchers(None, {"lambda": dispatcher}), pool_size=pool, sleep=lambda seconds: None)
 
 
 def test_many_tasks_are_dispatched_in_parallel_within_the_pool() -> None:
@@ -96,6 +96,7 @@ def test_a_throttled_release_is_retried_and_one_that_keeps_failing_stops_no_othe
     started = starter(Recording(fail={"t0", "t1", "t2"}), pool=1, store=store).deliver(LABOURER, tasks(3))
     assert store.released == ["t0", "t2"], "t0 on its second try; t1 never, and it stops nobody"
     assert started.released == 2
+    assert started.release_failed == 1, "a release that finally fails is counted, never silent"
 
 
 def test_ambiguous_dispatches_of_a_labourer_that_marks_starts_are_given_back_unless_started() -> None:

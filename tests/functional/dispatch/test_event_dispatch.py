@@ -10,6 +10,7 @@ from benchmarks.harness import Clock, InProcessSystem
 from essentials.orchestrator import Orchestrator
 from ganger.errors import DispatchError
 from ganger.labourer import Labourer
+from ganger.slots import LaneCache
 from ganger.tasks import Task
 
 LABOURER = "example_worker"
@@ -20,10 +21,10 @@ def job(n: int, job_id: str = "j") -> dict[str, Any]:
                                                           "isolate_sections": True}}, "job_id": job_id}  # fmt: skip
 
 
-def labourers(cap: int, dispatch: str = "event") -> dict[str, Any]:
+def labourers(cap: int, dispatch: str = "event", guard: str = "cache") -> dict[str, Any]:
     retry = {"base_seconds": 10, "factor": 2, "cap_seconds": 100}
     return {LABOURER: {"max_simultaneous_invocations": cap, "duration": 60, "cooldown": 30, "max_attempts": 3,
-                       "retry": retry, "dispatch": dispatch}}  # fmt: skip
+                       "retry": retry, "dispatch": dispatch, "handoff_guard": guard}}  # fmt: skip
 
 
 class Running:
@@ -119,17 +120,26 @@ def test_two_dispatch_paths_at_once_never_exceed_the_cap(
     assert slots(system) == (6, 0)
 
 
-def test_a_lower_cap_stops_hand_offs_until_running_fits(system: InProcessSystem, worker: Running) -> None:
-    system.set_labourers(labourers(cap=4))
+@pytest.mark.parametrize("guard", ["transaction", "cache"])
+def test_a_lower_cap_stops_hand_offs_until_running_fits(system: InProcessSystem, worker: Running, guard: str) -> None:
+    # "cache": the WorkerAssistant reads the counter at most once a second (its config clock); each step
+    # below is a second apart, so it sees every change. "transaction": the counter is in every hand-off.
+    seconds = Clock(0.0)
+    assistant = system.essentials["sosw_worker_assistant"]
+    assistant._lane_cache = LaneCache(assistant.store.slots, clock=seconds)
+    system.set_labourers(labourers(cap=4, guard=guard))
     system.schedule(job(10))
-    system.set_labourers(labourers(cap=2))
+    system.set_labourers(labourers(cap=2, guard=guard))
     system.schedule(job(1, "nudge"))  # a run with work sets the new cap... through the next tick
     system.run("sosw_orchestrator")
     assert slots(system) == (2, -2)
+    seconds.advance(1)
     worker.finish(1)
+    seconds.advance(1)
     worker.finish(1)
     assert len(worker.held) == 2, "no hand-off while above the cap"
     assert slots(system) == (2, 0)
+    seconds.advance(1)
     worker.finish(1)
     assert len(worker.held) == 2, "within the cap, the slot goes to the next task again"
 

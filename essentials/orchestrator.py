@@ -99,7 +99,10 @@ class Orchestrator(Processor[OrchestratorConfig]):
             run.cap = effective_cap(self.concurrency(labourer), coefficient)
             counters = self.slots(labourer, run.cap, now)
             run.running = sum(slots.held for slots in counters)
-            plan = plan_claims([max(0, slots.free) for slots in counters], queued)
+            free = [max(0, slots.free) for slots in counters]
+            plan = plan_claims(free, queued)
+            if self._short(plan, free, queued, per_lane):  # a lane's slots could take more of another's queue
+                plan = plan_claims(free, self.starter.read_queues(labourer, free, now))
             run.desired = sum(len(tasks) for tasks in plan.values())
         if run.desired > 0:
             started = self.starter.start_planned(labourer, plan, now)
@@ -115,6 +118,12 @@ class Orchestrator(Processor[OrchestratorConfig]):
              "Queued": sum(len(tasks) for tasks in queued), "OldestQueuedAge": oldest},
         )  # fmt: skip
         return run
+
+    @staticmethod
+    def _short(plan: dict[int, list[Task]], free: list[int], queued: list[list[Task]], read: int) -> bool:
+        """Whether some lane's free slots stay unplanned while another lane's queue was read only in part."""
+        planned = sum(len(tasks) for tasks in plan.values())
+        return planned < sum(free) and any(len(tasks) >= read for tasks in queued) and len(free) > 1
 
     def slots(self, labourer: Labourer, cap: int, now: float) -> list[Slots]:
         """The labourer's lane counters with ``cap`` split over them (``split_cap``): one read of them all, a

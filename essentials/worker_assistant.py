@@ -157,8 +157,10 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         # With a snapshot: one transaction, conditioned on the token, attempt and labourer of the snapshot;
         # if it fails, the report is late (or the snapshot wrong) and the read below says which.
         snapshot = report.task if report.action == "mark_task_as_completed" else None
-        if snapshot is not None and self._complete(snapshot, report, now) == "completed":
-            return self._done(snapshot, report, "completed")
+        if snapshot is not None:
+            outcome = self._complete(snapshot, report, now)
+            if outcome != "lost":
+                return self._done(snapshot, report, outcome)
         task = self._retrying(lambda: self.store.get(report.task_id))
         late = self._late_reason(task, report, now)
         if late or task is None:
@@ -233,7 +235,10 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             return self._retrying(lambda: end(None))
         if self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
             self.stats["handoffs_declined"] += 1  # the cap was lowered: the slot goes back instead
-            return self._retrying(lambda: end(None))
+            ended = self._retrying(lambda: end(None))
+            if ended is Ended.DONE:
+                self.lane_cache.gave_back(task.labourer_id, task.holds_lane)
+            return ended
         try:
             candidates = self.starter.handoff(labourer, now, task.holds_lane)[:MAX_HANDOFF_TRIES]
         except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off

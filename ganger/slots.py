@@ -211,3 +211,16 @@ class LaneCache:
         slots = self.lanes(labourer_id, max(lanes, lane + 1))
         current = slots[lane] if lane < len(slots) else None
         return current is not None and current.free < 0
+
+    def gave_back(self, labourer_id: str, lane: int) -> None:
+        """This container gave a slot of the lane back: count it in the cached read until the next one, so that
+        one container gives back no more than the deficit it read (others' give-backs show at the next read)."""
+        with self._lock:
+            cached = self._read.get(labourer_id)
+            if cached is None or lane >= len(cached[1]) or cached[1][lane] is None:
+                return
+            slots = list(cached[1])
+            current = slots[lane]
+            assert current is not None
+            slots[lane] = Slots(current.labourer_id, current.cap, current.free + 1, lane)
+            self._read[labourer_id] = (cached[0], slots)

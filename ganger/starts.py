@@ -112,9 +112,9 @@ class Starter:
             free = _at_most(free, limit)
         if sum(free) <= 0:
             return Started()
-        return self.start_planned(labourer, plan_claims(free, self._read_queues(labourer, free, now)), now)
+        return self.start_planned(labourer, plan_claims(free, self.read_queues(labourer, free, now)), now)
 
-    def _read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
+    def read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
         """Each lane with free slots reads that many of its queue; when some lane's queue ran short, the other
         lanes are read further for it to take from (at the tail of a job: a Query per lane)."""
         queued: list[list[Task]] = [[] for _ in free]

@@ -127,6 +127,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     from ganger.local.moto_contention import contending
     from ganger.local.moto_index import fast_queries
     from ganger.local.moto_speed import fast_transactions
+    from ganger.tasks import TaskStore
 
     record = Record()
     sim = Sim(T0)
@@ -145,7 +146,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
         def container(cls: Any, name: str) -> Any:
             def factory() -> Any:
                 processor = cls(function_name=name, clients=clients, clock=sim.clock, config_clock=sim.clock)
-                processor.store._sleep = sim.sleep
+                processor._store = TaskStore(clients.dynamodb, sleep=sim.sleep)  # every backoff in simulated time
                 return processor
 
             return factory

@@ -72,7 +72,9 @@ def contending(
 
     def call_action(self: Any) -> Any:
         with lock:
-            return _contended(self)
+            response = _contended(self)
+        elapse(model.params.seconds(self._get_action()))  # outside the lock: another request may run meanwhile
+        return response
 
     def _contended(self: Any) -> Any:
         operation = self._get_action()
@@ -85,22 +87,19 @@ def contending(
         writes = [] if operation in READS else model.resolved(operation, body)
         before = {w.ident: _image(backend, w) for w in writes}
         rejection = model.admit(operation, body, now, before)
-        try:
-            if rejection is not None and not rejection.unprocessed:
-                action = camelcase_to_underscores(operation)
-                setattr(self, action, _raising(rejection))
-                try:
-                    return original(self)
-                finally:
-                    delattr(self, action)
-            if rejection is not None:
-                return _partial_batch(self, original, model, writes, rejection, now, before, backend)
-            response = original(self)
-            if writes and int(response[0]) == 200:
-                model.settle(operation, writes, now, before, {w.ident: _image(backend, w) for w in writes})
-            return response
-        finally:
-            elapse(model.params.seconds(operation))
+        if rejection is not None and not rejection.unprocessed:
+            action = camelcase_to_underscores(operation)
+            setattr(self, action, _raising(rejection))
+            try:
+                return original(self)
+            finally:
+                delattr(self, action)
+        if rejection is not None:
+            return _partial_batch(self, original, model, writes, rejection, now, before, backend)
+        response = original(self)
+        if writes and int(response[0]) == 200:
+            model.settle(operation, writes, now, before, {w.ident: _image(backend, w) for w in writes})
+        return response
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     try:

@@ -9,7 +9,8 @@ the front of the queue at once, and one labourer's failure never stops the other
 
 A labourer with several lanes (``ganger.lanes``) has its cap split over the lanes' counters (``split_cap``:
 read with one BatchGetItem, written only where a lane's share changed), each lane's queue read (a Query per
-lane), and its free slots planned lane by lane (``ganger.starts.plan_claims``).
+lane), and its free slots planned lane by lane (``ganger.starts.plan_claims``). When the labourer's lanes are
+lowered, the lanes beyond the new count are drained into the others (``drain_retired``), never stranded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ganger.ecology import Ecology
 from ganger.errors import InvalidEvent
 from ganger.fleet import fleet_capacity
 from ganger.labourer import Labourer
-from ganger.lanes import split_cap
+from ganger.lanes import lane_of, split_cap
 from ganger.processor import Processor, handler_for
 from ganger.slots import Slots
 from ganger.starts import plan_claims
@@ -34,6 +35,7 @@ from ganger.tasks import Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_orchestrator")
+DRAIN_BATCH = 100  # rows of a retired lane moved per run
 
 
 def desired_invocations(max_simultaneous: int, coefficient: float, running: int) -> int:
@@ -62,6 +64,10 @@ class Orchestrator(Processor[OrchestratorConfig]):
     config_class = OrchestratorConfig
     default_function_name = "sosw_orchestrator"
     uses_labourers = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lanes_confirmed: dict[str, int] = {}  # labourer -> lane count its counters were last seen to span
 
     def handle(self, event: Any) -> dict[str, Any]:
         config = self.config
@@ -93,6 +99,8 @@ class Orchestrator(Processor[OrchestratorConfig]):
         per_lane = -(-labourer.max_simultaneous_invocations // lanes)
         queued = [self.store.queued_in_lane(labourer.id, lane, now, limit=per_lane) for lane in range(lanes)]
         plan: dict[int, list[Task]] = {}
+        if not any(queued) and self._drained_idle(labourer, now):  # tasks came back from lanes it no longer has
+            queued = [self.store.queued_in_lane(labourer.id, lane, now, limit=per_lane) for lane in range(lanes)]
         if any(queued):
             run.status = Ecology(self.clients.cloudwatch).status(labourer)
             coefficient = config.invocation_number_coefficient.get(str(run.status), 0.0)
@@ -119,6 +127,20 @@ class Orchestrator(Processor[OrchestratorConfig]):
         )  # fmt: skip
         return run
 
+    def _drained_idle(self, labourer: Labourer, now: float) -> bool:
+        """An idle run still looks for lanes to drain (one GetItem of lane 0's counter, which records how many
+        lanes the counters span), once per container and lane count: warm idle runs make no extra call. True when
+        it moved tasks back into the labourer's lanes."""
+        if self._lanes_confirmed.get(labourer.id) == labourer.lane_count:
+            return False
+        head = self.store.slots.read(labourer.id)
+        if head is None or head.lanes <= labourer.lane_count:
+            self._lanes_confirmed[labourer.id] = labourer.lane_count
+            return False
+        before = self.stats["moved_from_retired_lanes"]
+        self.drain_retired(labourer, head.lanes, now)
+        return self.stats["moved_from_retired_lanes"] > before
+
     @staticmethod
     def _short(plan: dict[int, list[Task]], free: list[int], queued: list[list[Task]], read: int) -> bool:
         """Whether some lane's free slots stay unplanned while another lane's queue was read only in part."""
@@ -129,21 +151,61 @@ class Orchestrator(Processor[OrchestratorConfig]):
         """The labourer's lane counters with ``cap`` split over them (``split_cap``): one read of them all, a
         write only for a lane whose share changed (each retried on transient errors). A counter is created at
         the first run with work; the tasks of its lane already invoked then (say by sosw's Orchestrator before a
-        switch) hold their slots."""
+        switch) hold their slots. Lanes the labourer no longer has are drained first (``drain_retired``), and
+        the slots their tasks still hold are kept out of the other lanes' shares, so running stays <= cap."""
         counter = self.store.slots
         lanes = labourer.lane_count
-        caps = split_cap(cap, lanes)
         for _ in range(3):
+            current = counter.read_lanes(labourer.id, lanes)
+            seen = current[0].lanes if current[0] is not None else 1
+            retired_held = self.drain_retired(labourer, seen, now) if seen > lanes else 0
+            caps = split_cap(max(0, cap - retired_held), lanes)
             result: list[Slots] = []
-            for lane, current in enumerate(counter.read_lanes(labourer.id, lanes)):
-                held = self.store.count_invoked(labourer.id, now, lane=lane) if current is None else 0
-                updated = counter.set_cap(labourer.id, caps[lane], current, held, lane)
+            for lane, slots in enumerate(current):
+                held = self.store.count_invoked(labourer.id, now, lane=lane) if slots is None else 0
+                updated = counter.set_cap(labourer.id, caps[lane], slots, held, lane)
                 if updated is None:
                     break
                 result.append(updated)
             if len(result) == lanes:
+                if lanes > seen:
+                    counter.record_lanes(labourer.id, lanes, seen)
+                if lanes >= seen:
+                    self._lanes_confirmed[labourer.id] = lanes
                 return result
         raise RuntimeError(f"labourer {labourer.id}: its slot counters kept changing while its cap was set")
+
+    def drain_retired(self, labourer: Labourer, seen: int, now: float) -> int:
+        """Empty the lanes ``lane_count`` .. ``seen`` - 1 that a lowered ``lanes`` (or max_simultaneous_invocations,
+        with "auto") left behind: their live tasks and retry rows move to the lane their id hashes to now, their
+        owed slots are settled, and each one's cap follows the slots its tasks still hold down to 0 (no new claims
+        there; an attempt holding one of its slots gives it back when it ends). Once they are empty the lower
+        count is recorded and they are read no more. Returns the slots their tasks still hold."""
+        counter = self.store.slots
+        lanes = labourer.lane_count
+        held_total, found = 0, 0
+        for lane, slots in zip(range(lanes, seen), counter.read_lanes(labourer.id, seen, first=lanes), strict=True):
+            found += self._move_lane(labourer, lane)
+            held = max(0, slots.held) if slots is not None else 0
+            if slots is not None and slots.cap != held:
+                counter.set_cap(labourer.id, held, slots, 0, lane)
+            held_total += held
+        if found == 0 and held_total == 0:
+            counter.record_lanes(labourer.id, lanes, seen)
+            logger.info("labourer %s: lanes %d .. %d drained", labourer.id, lanes, seen - 1)
+        return held_total
+
+    def _move_lane(self, labourer: Labourer, lane: int) -> int:
+        """Move a batch of one retired lane's rows to the labourer's lanes; returns how many rows it found."""
+        lanes = labourer.lane_count
+        live = self.store.live_in_lane(labourer.id, lane, DRAIN_BATCH)
+        moved = sum(self.store.move_live(task, lane_of(task.task_id, lanes)) for task in live)
+        retry, owed = self.store.retry_rows_in_lane(labourer.id, lane, DRAIN_BATCH)
+        moved += sum(self.store.move_retry(task, lane_of(task.task_id, lanes)) for task in retry)
+        if owed:
+            self.stats["slots_settled"] += self.store.settle_owed(labourer.id, lane, owed)
+        self.stats["moved_from_retired_lanes"] += moved
+        return len(live) + len(retry) + len(owed)
 
     def concurrency(self, labourer: Labourer) -> int:
         """A fleet's follows its InService instances (one DescribeAutoScalingGroups); a Lambda's is configured."""

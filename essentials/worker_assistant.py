@@ -233,7 +233,8 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
             return self._retrying(lambda: end(None))
-        if self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
+        retired = task.holds_lane >= labourer.lane_count  # a slot of a lane the labourer no longer has
+        if retired or self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
             self.stats["handoffs_declined"] += 1  # the cap was lowered: the slot goes back instead
             ended = self._retrying(lambda: end(None))
             if ended is Ended.DONE:

@@ -49,6 +49,7 @@ class Slots:
     cap: int
     free: int
     lane: int = 0
+    lanes: int = 1  # lane 0's counter only: the most lanes the labourer's counters were set for (``ganger.lanes``)
 
     @property
     def held(self) -> int:
@@ -73,7 +74,8 @@ class SlotCounter:
     def _slots(labourer_id: str, lane: int, item: dict[str, Any] | None) -> Slots | None:
         if not item or "slot_cap" not in item:
             return None
-        return Slots(labourer_id, int(item["slot_cap"]["N"]), int(item.get("free_slots", {"N": "0"})["N"]), lane)
+        free = int(item.get("free_slots", {"N": "0"})["N"])
+        return Slots(labourer_id, int(item["slot_cap"]["N"]), free, lane, int(item.get("lanes", {"N": "1"})["N"]))
 
     def read(self, labourer_id: str, lane: int = 0) -> Slots | None:
         """The counter (one consistent GetItem), or None before the Orchestrator first set its cap."""
@@ -81,13 +83,14 @@ class SlotCounter:
         item = self._ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return self._slots(labourer_id, lane, item)
 
-    def read_lanes(self, labourer_id: str, lanes: int) -> list[Slots | None]:
-        """Every lane's counter: one consistent GetItem for one lane, else one consistent BatchGetItem (per 100)."""
-        if lanes == 1:
-            return [self.read(labourer_id)]
+    def read_lanes(self, labourer_id: str, lanes: int, first: int = 0) -> list[Slots | None]:
+        """The counters of lanes ``first`` .. ``lanes`` - 1: one consistent GetItem for one lane, else one
+        consistent BatchGetItem (per 100)."""
+        if lanes - first == 1:
+            return [self.read(labourer_id, first)]
         found: dict[str, dict[str, Any]] = {}
-        keys = [self.key(labourer_id, lane) for lane in range(lanes)]
-        for start in range(0, lanes, BATCH_GET_KEYS):
+        keys = [self.key(labourer_id, lane) for lane in range(first, lanes)]
+        for start in range(0, len(keys), BATCH_GET_KEYS):
             request: dict[str, Any] = {
                 self.table: {"Keys": keys[start : start + BATCH_GET_KEYS], "ConsistentRead": True}
             }
@@ -100,7 +103,7 @@ class SlotCounter:
                 if request:
                     self._sleep(jittered_delay(attempt, self._rand))
                     attempt += 1
-        return [self._slots(labourer_id, lane, found.get(key["task_id"]["S"])) for lane, key in enumerate(keys)]
+        return [self._slots(labourer_id, first + i, found.get(key["task_id"]["S"])) for i, key in enumerate(keys)]
 
     def set_cap(self, labourer_id: str, cap: int, current: Slots | None, held: int, lane: int = 0) -> Slots | None:
         """Make the counter's cap ``cap``: create it (``held`` tasks already hold slots) or move ``free`` by the
@@ -142,6 +145,31 @@ class SlotCounter:
         )
         logger.info("labourer %s lane %d: cap %d -> %d", labourer_id, lane, current.cap, cap)
         return Slots(labourer_id, cap, current.free + cap - current.cap, lane)
+
+    def record_lanes(self, labourer_id: str, lanes: int, seen: int) -> bool:
+        """Record on lane 0's counter that the labourer's counters now span ``lanes`` lanes (it was ``seen``):
+        the Orchestrator drains the lanes beyond a lowered count before it records the lower one. Conditional
+        on ``seen``; False when another run recorded first."""
+        values: dict[str, Any] = {}
+        update = "REMOVE lanes"
+        if lanes > 1:
+            update, values[":n"] = "SET lanes = :n", {"N": str(lanes)}
+        condition = "attribute_not_exists(lanes)"
+        if seen > 1:
+            condition, values[":seen"] = "lanes = :seen", {"N": str(seen)}
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=self.key(labourer_id),
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(slot_cap) AND {condition}",
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def take(self, labourer_id: str, count: int, lane: int = 0) -> dict[str, Any]:
         """A transaction item that takes ``count`` slots, only if that many are free."""

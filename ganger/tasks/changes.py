@@ -328,6 +328,59 @@ class StateChanges(Transactions):
             return 0
         return total if codes is None else 0
 
+    def move_live(self, task: Task, lane: int) -> bool:
+        """Move a live task (queued or invoked) to another lane's queue key: one conditional UpdateItem, only while
+        the task is as read. An invoked task keeps the slot it holds (``slot_lane`` records its old lane). Used
+        to drain the lanes a labourer no longer has."""
+        sets = "SET labourer_id = :new"
+        values = {
+            ":new": {"S": queue_key(task.labourer_id, lane)},
+            ":old": {"S": task.queue_key},
+            ":gf": {"N": str(task.greenfield)},
+        }
+        removes = ""
+        if task.invocation_token is not None and task.holds_lane != lane:
+            sets += ", slot_lane = :sl"
+            values[":sl"] = {"N": str(task.holds_lane)}
+        elif task.slot_lane is not None:
+            removes = " REMOVE slot_lane"
+        try:
+            self._ddb.update_item(
+                TableName=self.tables.tasks,
+                Key={"task_id": {"S": task.task_id}},
+                UpdateExpression=sets + removes,
+                ConditionExpression="labourer_id = :old AND greenfield = :gf",
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def move_retry(self, task: Task, lane: int) -> bool:
+        """Move a task waiting to retry to another lane's key of the retry table (one transaction: delete + put)."""
+        moved = replace(task, lane=lane)
+        codes = self.transact_items(
+            [
+                {
+                    "Delete": {
+                        "TableName": self.tables.retry,
+                        "Key": {"labourer_id": {"S": task.queue_key}, "task_id": {"S": task.task_id}},
+                        "ConditionExpression": "attribute_exists(task_id)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.tables.retry,
+                        "Item": moved.to_item(),
+                        "ConditionExpression": "attribute_not_exists(task_id)",
+                    }
+                },
+            ]
+        )
+        return codes is None
+
     def requeue(
         self, retries: Sequence[Task], positions: Sequence[int], outcome: TransactOutcome | None = None
     ) -> TransactOutcome:

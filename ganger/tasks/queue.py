@@ -255,6 +255,34 @@ class QueueReads(StoreBase):
             for key in self._keys(labourer_id, lanes)
         )
 
+    def live_in_lane(self, labourer_id: str, lane: int, limit: int) -> list[Task]:
+        """Any live task of one lane, queued or invoked (one greenfield-index Query per 100)."""
+        query = {
+            "TableName": self.tables.tasks,
+            "IndexName": GREENFIELD_INDEX,
+            "KeyConditionExpression": "labourer_id = :l",
+            "ExpressionAttributeValues": {":l": {"S": queue_key(labourer_id, lane)}},
+        }
+        return [Task.from_item(i) for i in self._query(limit=limit, **query)]
+
+    def retry_rows_in_lane(self, labourer_id: str, lane: int, limit: int) -> tuple[list[Task], list[OwedSlots]]:
+        """Every retry-table row of one lane, due or not: the tasks waiting to retry and the owed-slot rows."""
+        key = queue_key(labourer_id, lane)
+        query = {
+            "TableName": self.tables.retry,
+            "KeyConditionExpression": "labourer_id = :l",
+            "ExpressionAttributeValues": {":l": {"S": key}},
+        }
+        tasks: list[Task] = []
+        owed: list[OwedSlots] = []
+        for item in self._query(limit=limit, **query):
+            task_id = item["task_id"]["S"]
+            if task_id.startswith(OWED_PREFIX):
+                owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
+            else:
+                tasks.append(Task.from_item(item))
+        return tasks, owed
+
     def get(self, task_id: str) -> Task | None:
         """The live task (consistent GetItem), or None."""
         item = self._ddb.get_item(

@@ -185,3 +185,35 @@ def test_sosw_worker_completes_tasks_of_every_lane(system: InProcessSystem, monk
     assert sorted(r["result_sections"] for r in closed) == [f"s{i}" for i in range(9)]
     assert system.scan("sosw_tasks") == []
     assert lane_slots(system, 3) == [(1, 1), (1, 1), (1, 1)]
+
+
+def test_lowering_lanes_drains_the_removed_lanes_into_the_others(system: InProcessSystem, worker: Running) -> None:
+    system.set_labourers(labourers(cap=6, lanes=3))
+    system.schedule(job(30, "lower"))
+    assert len(worker.held) == 6
+    system.set_labourers(labourers(cap=6, lanes=1))
+    system.run("sosw_orchestrator")
+    assert {row["labourer_id"] for row in system.scan("sosw_tasks")} == {LABOURER}, "nothing left in lanes 1, 2"
+    assert lane_slots(system, 3) == [(2, 0), (2, 0), (2, 0)], "lane 0 gets what lanes 1, 2 do not still hold"
+    for _ in range(200):
+        if len(system.scan("sosw_closed_tasks")) == 30:
+            break
+        if worker.held:
+            worker.finish(1)
+        else:
+            system.tick()
+    closed = system.scan("sosw_closed_tasks")
+    assert len(closed) == 30 and all(r["attempts"] == 1 for r in closed)
+    assert worker.peak == 6, "never above the cap while the lanes drained"
+    system.tick()
+    head = system.store.slots.read(LABOURER)
+    assert head is not None and head.lanes == 1, "drained: lanes 1, 2 are read no more"
+    system.schedule(job(10, "after"))
+    system.tick()  # the first run with work gives lane 0 the whole cap again
+    assert slots_of_lane_0(system) == (6, 0) and len(worker.held) == 6
+
+
+def slots_of_lane_0(system: InProcessSystem) -> tuple[int, int]:
+    head = system.store.slots.read(LABOURER)
+    assert head is not None
+    return head.cap, head.free

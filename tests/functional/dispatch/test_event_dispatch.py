@@ -190,7 +190,7 @@ def test_a_failed_start_leaves_the_job_scheduled_for_the_tick(system: InProcessS
     system.schedule(job(1, "warm"))  # the labourer's counter exists
     scheduler = system.essentials["sosw_scheduler"]
 
-    def throttled(labourer_id: str) -> None:
+    def throttled(labourer_id: str, lane: int = 0) -> None:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
 
     scheduler.store.slots.read = throttled  # type: ignore[method-assign]

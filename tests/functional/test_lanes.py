@@ -108,11 +108,14 @@ def test_running_never_exceeds_the_cap_with_several_starts_at_once(
     labourer = Labourer(LABOURER, max_simultaneous_invocations=6, lanes=3)
 
     def others_start_first(*args: Any, **kwargs: Any) -> Any:
-        # The first Orchestrator has read every lane's free slots and queue; before its first claim, a second
-        # Orchestrator and two Scheduler fills run to the end: only the lanes' counters can stop it now.
+        # The first Orchestrator has read every lane's free slots and queue front; before its first claim, another
+        # path starts two *other* tasks in each lane (the back of its queue), then a second Orchestrator and a
+        # Scheduler fill run to the end: only the lanes' counters can stop the first one now.
         first.store.claim = real_claim  # type: ignore[method-assign]
+        for lane in range(3):
+            others = system.store.queued_in_lane(LABOURER, lane, clock(), limit=30)[-2:]
+            scheduler.starter.start(labourer, others, clock(), slot_lane=lane)
         second({}, None)
-        scheduler.start_queued(labourer, clock())
         scheduler.start_queued(labourer, clock())
         return real_claim(*args, **kwargs)
 

@@ -20,7 +20,6 @@ import functools
 import json
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -29,7 +28,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import audit, constants
-from ganger.backoff import Sleep, jittered_delay
+from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, TransientAwsError, UnknownLabourer
 from ganger.lanes import parse_queue_key
@@ -44,7 +43,7 @@ Logger(service="sosw_worker_assistant")
 
 ACTIONS = ("mark_task_as_completed", "mark_task_as_failed")
 _T = TypeVar("_T")
-MAX_HANDOFF_TRIES = 2  # queued tasks tried for an ending attempt's slot before it goes back to the counter
+MAX_HANDOFF_TRIES = 3  # queued tasks tried for an ending attempt's slot before it goes back to the counter
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,10 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
                 return outcome
             if outcome is Ended.NOT_OWNED:
                 return outcome
-        return self._retrying(lambda: end(None))
+        ended = self._retrying(lambda: end(None))
+        if candidates and ended is Ended.DONE:  # every candidate was taken: the freed slot starts the next task
+            self.start_queued(labourer, now, limit=1)
+        return ended
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)
@@ -285,7 +287,7 @@ def retrying(
     call: Callable[[], _T],
     attempts: int = 4,
     pause: float = 0.1,
-    sleep: Sleep = time.sleep,
+    sleep: Sleep = real_sleep,
     rand: random.Random | None = None,
 ) -> _T:
     """A read or the archive transaction, again on a transient error (throttling, a timeout, a conflict) with

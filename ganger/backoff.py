@@ -8,9 +8,15 @@ Callers pass their injected ``sleep`` and ``random`` so that tests and the simul
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 
 Sleep = Callable[[float], None]
+
+
+def real_sleep(seconds: float) -> None:
+    """``time.sleep`` looked up when called, so that a simulator that replaces it is obeyed everywhere."""
+    time.sleep(seconds)
 
 
 def jittered_delay(attempt: int, rand: random.Random, base: float = 0.025, cap: float = 1.0) -> float:

@@ -30,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ganger.backoff import Sleep, jittered_delay
+from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.lanes import queue_key
 from ganger.transient import is_transient
 
@@ -60,7 +60,7 @@ class Slots:
 class SlotCounter:
     """Reads and writes of the slot counters, and the transaction items other changes include."""
 
-    def __init__(self, dynamodb: Any, table: str, sleep: Sleep = time.sleep, rand: random.Random | None = None) -> None:
+    def __init__(self, dynamodb: Any, table: str, sleep: Sleep = real_sleep, rand: random.Random | None = None) -> None:
         self._ddb = dynamodb
         self.table = table
         self._sleep = sleep

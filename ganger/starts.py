@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ganger.backoff import Sleep, jittered_delay
+from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError, TransientAwsError
 from ganger.labourer import Labourer
@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 DEFAULT_POOL_SIZE = 32  # parallel Invokes per run: ~32 x 50/s at 20 ms per Invoke
-HANDOFF_CANDIDATES = 4  # queued tasks read for a hand-off; concurrent hand-offs pick different ones
+# queued tasks read for a hand-off (one Query): each hand-off tries them in a random order, so that the many
+# attempts of a busy labourer ending at the same moment seldom reach for the same task
+HANDOFF_CANDIDATES = 32
 RELEASE_ATTEMPTS = 6  # a release (undelivered task back to the queue) tried this often on transient errors
 
 
@@ -92,7 +94,7 @@ class Starter:
         dispatchers: Dispatchers,
         pool_size: int = DEFAULT_POOL_SIZE,
         rand: random.Random | None = None,
-        sleep: Sleep = time.sleep,
+        sleep: Sleep = real_sleep,
     ) -> None:
         self.store = store
         self.dispatchers = dispatchers

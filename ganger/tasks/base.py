@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ganger.backoff import real_sleep
 from ganger.slots import SlotCounter
 from ganger.tasks.records import TableNames
 
@@ -27,7 +27,7 @@ class StoreBase:
         self,
         dynamodb: Any,
         tables: TableNames | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = real_sleep,
         page_size: int = 100,
         rand: random.Random | None = None,
     ) -> None:

@@ -72,7 +72,9 @@ def test_a_sosw_protocol_worker_costs_one_read_per_task_more(
     sosw_worker = lifecycle_200_sosw_worker
     assert sosw_worker["verified"] == {"closed_completed": 200, "live": 0, "retry": 0}
     archive = sosw_worker["calls_by_phase_and_operation"]["archive"]
-    assert archive["dynamodb.GetItem"] == 200 and archive["dynamodb.TransactWriteItems"] == 200
+    # One read of the task per report, plus the WorkerAssistant's cached read of the slot counter (a hand-off
+    # touches no counter; the read is at most once a second, and the lifecycle's clock stands still in a tick).
+    assert 200 <= archive["dynamodb.GetItem"] <= 201 and archive["dynamodb.TransactWriteItems"] == 200
     extra = sosw_worker["calls_per_task"] - lifecycle_200["calls_per_task"]
     assert extra == pytest.approx(1.0, abs=0.02)
 

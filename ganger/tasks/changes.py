@@ -268,7 +268,7 @@ class StateChanges(Transactions):
         next_task = handoff.task
         claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield, handoff.slot_lane)
         guard = [self.slots.within_cap(task.labourer_id, handoff.slot_lane)] if handoff.guard == "transaction" else []
-        codes = self.transact_items([*ending, claim, *guard])
+        codes = self.transact_items([*ending, claim, *guard], contested=len(ending))  # a taken candidate: next one
         if codes is None:
             return Ended.HANDED_OFF
         if any(code == "ConditionalCheckFailed" for code in codes[: len(ending)]):

@@ -44,9 +44,12 @@ class TransactOutcome:
 
 
 class Transactions(StoreBase):
-    def transact_items(self, items: Sequence[dict[str, Any]], max_rounds: int = TRANSACTION_ROUNDS) -> list[str] | None:
+    def transact_items(
+        self, items: Sequence[dict[str, Any]], max_rounds: int = TRANSACTION_ROUNDS, contested: int | None = None
+    ) -> list[str] | None:
         """One TransactWriteItems, retried (jittered backoff) while it only conflicts with concurrent transactions
-        or is throttled. None when it succeeded, else the cancellation code of each item (a condition failed);
+        or is throttled. None when it succeeded, else the cancellation code of each item (a condition failed, or
+        a conflict on the ``contested`` item: another writer is taking it, so waiting for it is pointless);
         TransientAwsError when it still conflicted after ``max_rounds``."""
         for attempt in range(max_rounds):
             try:
@@ -60,6 +63,8 @@ class Transactions(StoreBase):
                 if error_code(exc) == "TransactionCanceledException" and not codes:
                     return ["ConditionalCheckFailed"] * len(items)
                 if "ConditionalCheckFailed" in codes:
+                    return codes
+                if contested is not None and len(codes) > contested and codes[contested] == "TransactionConflict":
                     return codes
                 if attempt < max_rounds - 1:
                     self._sleep(jittered_delay(attempt, self._rand))

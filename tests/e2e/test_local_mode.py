@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from processors.demo import DATA_DIR
+from processors.demo.scenarios import DATA_DIR
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ganger.local.telegram_updates import UpdateBuilder, link_entity
-from processors import video_chat
-from processors.demo import DATA_DIR, serve_directory
+from processors.demo.scenarios import DATA_DIR, serve_directory
+from processors.video import chat as video_chat
 from tests.functional.processors.conftest import STRANGER, USER, Bot
 
 GROUP = -1001234567890

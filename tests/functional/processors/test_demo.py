@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processors.demo import run_all, scenarios
+from processors.demo.scenarios import run_all, scenarios
 from tests.functional.processors.conftest import Bot
 
 

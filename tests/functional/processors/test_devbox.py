@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ganger.local.telegram_updates import UpdateBuilder
-from processors.demo import schedule_auto_shutdown
+from processors.demo.scenarios import schedule_auto_shutdown
 from tests.functional.processors.conftest import USER, Bot
 
 

@@ -8,10 +8,10 @@ import urllib.request
 from typing import Any
 
 from ganger.local.telegram_updates import UpdateBuilder
-from processors import telegram_bot
-from processors.demo import DATA_DIR
-from processors.detectors import decode
-from processors.signed_request import sigv4_headers
+from processors.demo.scenarios import DATA_DIR
+from processors.image.detectors import decode
+from processors.image.signed_request import sigv4_headers
+from processors.telegram import webhook
 from tests.functional.processors.conftest import USER, Bot
 
 DATA = DATA_DIR  # ../shared/data beside the checkout
@@ -83,6 +83,6 @@ def test_an_unsigned_results_call_reaching_the_bot_is_refused_and_reveals_nothin
     """Defence in depth: the bot itself answers /results only for an IAM caller (API Gateway's identity)."""
     event = {"httpMethod": "POST", "resource": "/results", "path": "/prod/results",
              "queryStringParameters": {"predictionId": f"{USER}-1"}, "requestContext": {"identity": {}}}  # fmt: skip
-    answer = telegram_bot.lambda_handler(event, None)
+    answer = webhook.lambda_handler(event, None)
 
     assert answer["statusCode"] == 403 and "summary" not in answer["body"]

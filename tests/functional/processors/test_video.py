@@ -11,7 +11,7 @@ import pytest
 
 from ganger.local.telegram_updates import UpdateBuilder
 from ganger.tasks import STATUS_COMPLETED
-from processors.demo import DATA_DIR, serve_directory
+from processors.demo.scenarios import DATA_DIR, serve_directory
 from tests.functional.processors.conftest import TOKEN, USER, Bot
 
 DATA = DATA_DIR  # ../shared/data beside the checkout

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ganger.local.telegram_updates import UpdateBuilder
-from processors.telegram_bot import TelegramBot
+from processors.telegram.webhook import TelegramBot
 from tests.functional.processors.conftest import STRANGER, USER, Bot
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "telegram"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from processors.chat_router import ChatHandler, Reply, Router
-from processors.telegram_bot import ROUTER
-from processors.telegram_routes import Kind
+from processors.telegram.router import ChatHandler, Reply, Router
+from processors.telegram.routes import Kind
+from processors.telegram.webhook import ROUTER
 
 
 def test_every_actionable_route_has_a_handler() -> None:

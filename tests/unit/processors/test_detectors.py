@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from processors import detector_model
-from processors.demo import DATA_DIR
-from processors.detectors import Detection, HogPeopleDetector, YoloDarknetDetector, annotate, decode, main, summary
+from processors.demo.scenarios import DATA_DIR
+from processors.image import model as detector_model
+from processors.image.detectors import (
+    Detection,
+    HogPeopleDetector,
+    YoloDarknetDetector,
+    annotate,
+    decode,
+    main,
+    summary,
+)
 
 DATA = DATA_DIR  # ../shared/data beside the checkout
 

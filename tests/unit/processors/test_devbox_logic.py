@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.devbox import InstanceInfo, auto_shutdown_action, status_message, up_message, warning_message
-from processors.devbox_config import (
+from processors.devbox.config import (
     DevboxAccessError,
     DevboxConfig,
     DevboxUser,
@@ -12,6 +11,7 @@ from processors.devbox_config import (
     resolve,
     users_from_environ,
 )
+from processors.devbox.worker import InstanceInfo, auto_shutdown_action, status_message, up_message, warning_message
 
 ENV = {
     "USER_111_INSTANCE": "i-default",

@@ -5,7 +5,7 @@ import zoneinfo
 
 import pytest
 
-from processors.feeding_parser import FeedingEntry, feeding_time, parse_feeding
+from processors.feedings.parser import FeedingEntry, feeding_time, parse_feeding
 
 SG = zoneinfo.ZoneInfo("Asia/Singapore")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.telegram_routes import Kind, Route, route
+from processors.telegram.routes import Kind, Route, route
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from ganger.telegram import InlineKeyboard, Keyboard
-from processors import devbox, devbox_config
-from processors.chat_jobs import schedule_job
-from processors.chat_router import ACCESS_DENIED, ChatBot, ChatHandler, Reply
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import CANCEL_PRESS, SHUTDOWN_PRESS, Kind, Route
+from processors.devbox import config as devbox_config
+from processors.devbox.worker import DevboxService, status_message
+from processors.telegram.incoming import Incoming
+from processors.telegram.jobs import schedule_job
+from processors.telegram.router import ACCESS_DENIED, ChatBot, ChatHandler, Reply
+from processors.telegram.routes import CANCEL_PRESS, SHUTDOWN_PRESS, Kind, Route
 
 Handler = Callable[[ChatBot, Incoming, Route], Reply]
 
@@ -54,8 +55,8 @@ def _guarded(action: Handler) -> Handler:
 def status(bot: ChatBot, incoming: Incoming, target: Route) -> Reply:
     config = _config(bot)
     box = devbox_config.resolve(config, incoming.user_id, target.argument)
-    info = devbox.DevboxService(bot.clients.get("ec2"), config).describe(box)
-    return Reply(devbox.status_message(config, box, info, bot.clock()))
+    info = DevboxService(bot.clients.get("ec2"), config).describe(box)
+    return Reply(status_message(config, box, info, bot.clock()))
 
 
 @ChatHandler.on(Kind.DEVBOX_UP)

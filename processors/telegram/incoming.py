@@ -14,7 +14,7 @@ import telegram
 from telegram.constants import MessageEntityType
 
 from ganger.telegram import largest_photo
-from processors.telegram_routes import find_link
+from processors.telegram.routes import find_link
 
 PRIVATE = "private"
 

@@ -3,7 +3,7 @@
 The scenario makes (if missing) a demo fleet labourer: its queue, an Auto Scaling group at 0, its
 `ganger_labourers` entry and `ganger_fleets` settings. It schedules ``tasks`` tasks through the
 Scheduler, then runs minute after minute: the Orchestrator and the Scavenger (``ctx.tick``), the
-BacklogPerInstance metric (processors' ``fleet_metrics`` logic, in-process), and a ``LocalFleet``
+BacklogPerInstance metric (``processors.fleet.metrics``' logic, in-process), and a ``LocalFleet``
 step (the target-tracking arithmetic moto never applies, and worker threads that follow the group).
 It stops when every task is closed and the group is back at its minimum, or after ``max_minutes``.
 
@@ -17,7 +17,7 @@ Inputs (``FleetScenarioContext``):
   then handed to the step directly instead of being read back from CloudWatch);
 - ``now()``: the system's clock (metric timestamps, the workers' ownership check);
 - ``measure(labourer_id)``: optional; runs the metric and returns the value (default: the
-  ``processors.fleet_metrics`` processor in-process with ``clients``);
+  ``processors.fleet.metrics`` processor in-process with ``clients``);
 - knobs: ``labourer_id``, ``tasks``, ``target_value``, ``max_size``, ``slots_per_instance``,
   ``processor`` (a sosw-protocol handler path; default the example worker), ``scale_in_after``,
   ``max_minutes``, ``pause_seconds`` (real time given to the workers each minute).
@@ -117,7 +117,7 @@ def schedule(ctx: FleetScenarioContext, job_id: str) -> int:
 
 
 def _default_measure(ctx: FleetScenarioContext) -> Callable[[str], float]:
-    from processors.fleet_metrics import FleetMetrics
+    from processors.fleet.metrics import FleetMetrics
 
     metrics = FleetMetrics(clients=ctx.clients, clock=ctx.now)
     return lambda labourer_id: float(metrics({"labourers": [labourer_id]})["fleets"][labourer_id]["value"])

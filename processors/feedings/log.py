@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganger.processor import Processor, handler_for
-from processors.feeding_parser import FeedingEntry, feeding_time, parse_feeding
+from processors.feedings.parser import FeedingEntry, feeding_time, parse_feeding
 
 logger = logging.getLogger(__name__)
 CONFIG_DOCUMENT = "feedings_config"

@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 from ganger.errors import GangerError
 from ganger.task_state import Table, TaskState, state_of
 from ganger.tasks import TaskStore
-from processors.chat_router import ChatBot, ChatHandler, Reply
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import Kind, Route
+from processors.telegram.incoming import Incoming
+from processors.telegram.router import ChatBot, ChatHandler, Reply
+from processors.telegram.routes import Kind, Route
 
 REPORTED_PREFIX = "!reported#"  # "!" sorts before the digits of the job rows' keys
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from processors.chat_jobs import schedule_job
-from processors.chat_router import ChatBot, ChatHandler, Reply
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import Kind, Route
+from processors.telegram.incoming import Incoming
+from processors.telegram.jobs import schedule_job
+from processors.telegram.router import ChatBot, ChatHandler, Reply
+from processors.telegram.routes import Kind, Route
 
 
 @ChatHandler.on(Kind.PHOTO)

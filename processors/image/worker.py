@@ -19,10 +19,10 @@ from typing import Any, Literal
 from ganger import constants
 from ganger.errors import GangerError, InvalidEvent
 from ganger.processor import handler_for
-from processors import detectors
 from processors.configured_worker import ConfiguredWorker
-from processors.predictions import Prediction, PredictionStore
-from processors.signed_request import NoCredentials, sigv4_headers
+from processors.image import detectors
+from processors.image.predictions import Prediction, PredictionStore
+from processors.image.signed_request import NoCredentials, sigv4_headers
 
 logger = logging.getLogger(__name__)
 CONFIG_DOCUMENT = "image_worker_config"

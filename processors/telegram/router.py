@@ -1,8 +1,8 @@
 """The bot as a router: each feature declares its chat handlers next to its code; the webhook
-(``processors.telegram_bot``) keeps transport, secret, dedupe, access control and dispatch.
+(``processors.telegram.webhook``) keeps transport, secret, dedupe, access control and dispatch.
 
 A feature module exposes ``HANDLERS``: ``ChatHandler``s saying which routes they take (the
-``Kind``s of ``processors.telegram_routes``) and what they answer. ``Router.include`` collects them
+``Kind``s of ``processors.telegram.routes``) and what they answer. ``Router.include`` collects them
 (as python-telegram-bot's ``Application.add_handler`` or Powertools' ``include_router`` do); a
 route claimed twice is an error at import, not a silent override. A handler gets the ``ChatBot``
 (config, clients, clock, task store, Telegram, stats) and returns a ``Reply`` or None (no answer).
@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from ganger.tasks import TaskStore
 from ganger.telegram import AnyKeyboard, TelegramApi
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import Kind, Route
+from processors.telegram.incoming import Incoming
+from processors.telegram.routes import Kind, Route
 
 ACCESS_DENIED = "Access denied!"
 HELP_TEXT = (

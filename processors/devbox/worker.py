@@ -23,7 +23,7 @@ from ganger.errors import GangerError, InvalidEvent
 from ganger.processor import handler_for
 from ganger.telegram import CredentialsSource, TelegramApi
 from processors.configured_worker import ConfiguredWorker
-from processors.devbox_config import DevboxConfig, Target, all_targets, domain_urls, effective, resolve
+from processors.devbox.config import DevboxConfig, Target, all_targets, domain_urls, effective, resolve
 
 logger = logging.getLogger(__name__)
 UP_AT_TAG = "ganger:devbox-up-at"

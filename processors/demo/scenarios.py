@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ganger.local.telegram_fake import FakeTelegram, SentRecord
 
 logger = logging.getLogger(__name__)
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DEMO_USER = 123456789
 DEMO_AMI = "ami-12c6146b"
 
@@ -319,7 +319,7 @@ def local_demo(env: Any) -> list[ScenarioResult]:
 
 def fleet_scenario(env: Any) -> ScenarioResult:
     """A fleet labourer scaling out from 0 for a backlog and back in (moto never acts on scaling policies)."""
-    from processors.fleet_demo import FleetScenarioContext, run_fleet_scenario
+    from processors.demo.fleet import FleetScenarioContext, run_fleet_scenario
 
     def minute() -> None:
         for function in ("sosw_orchestrator", "sosw_scavenger"):

@@ -2,7 +2,7 @@
 
 ``YoloDarknetDetector`` (the default) is YOLOv4-tiny trained on the 80 COCO classes, run with
 ``cv2.dnn`` (input 416x416, scale 1/255, RGB, NMS per class); its files are installed by
-``python -m processors.detectors --fetch-model`` (``processors.detector_model``).
+``python -m processors.detectors --fetch-model`` (``processors.image.model``).
 ``OnnxDetector`` runs a YOLO-style ONNX model through ``cv2.dnn`` (output rows ``[cx, cy, w, h,
 objectness, class scores...]`` in input pixels, as YOLOv5/v8 exports give); the worker loads its
 bytes from S3. ``HogPeopleDetector`` is OpenCV's HOG people detector (people only, no files).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from processors import detector_model
+from processors.image import model as detector_model
 
 # OpenCV and numpy are imported where they are used: the bot shares this module (``summary``) and
 # its package does not ship them.

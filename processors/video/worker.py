@@ -21,7 +21,7 @@ from ganger.errors import InvalidEvent
 from ganger.processor import handler_for
 from ganger.telegram import CredentialsSource, TelegramApi, TelegramFailure, TelegramSettings
 from processors.configured_worker import ConfiguredWorker
-from processors.video_download import DownloadedVideo, Limits, VideoRejected, download
+from processors.video.download import DownloadedVideo, Limits, VideoRejected, download
 
 logger = logging.getLogger(__name__)
 CONFIG_DOCUMENT = "video_worker_config"

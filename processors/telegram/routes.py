@@ -12,7 +12,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from processors.feeding_parser import parse_feeding
+from processors.feedings.parser import parse_feeding
 
 
 class Kind(enum.Enum):

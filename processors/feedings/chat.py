@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime
 
-from processors.chat_router import NOT_UNDERSTOOD, ChatBot, ChatHandler, Reply
-from processors.feedings import CONFIG_DOCUMENT, Author, FeedingsConfig, FeedingsLog, format_day, format_recorded
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import Kind, Route
+from processors.feedings.log import CONFIG_DOCUMENT, Author, FeedingsConfig, FeedingsLog, format_day, format_recorded
+from processors.telegram.incoming import Incoming
+from processors.telegram.router import NOT_UNDERSTOOD, ChatBot, ChatHandler, Reply
+from processors.telegram.routes import Kind, Route
 
 
 def _log(bot: ChatBot) -> FeedingsLog:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ganger.tasks import STATUS_DEAD, Task, TaskStore
 from ganger.telegram import CredentialsUnavailable, TelegramApi, TelegramFailure
-from processors.chat_jobs import ChatJobs
+from processors.telegram.jobs import ChatJobs
 
 logger = logging.getLogger(__name__)
 CHAT_JOB_PREFIX = "tg-"

@@ -1,12 +1,12 @@
 """The Telegram webhook behind API Gateway, and ``POST /results`` for finished predictions.
 
 ``POST /webhook``: the secret header is checked in constant time (403 when missing or wrong); the
-update is claimed by id (``processors.update_dedupe``: a lease until it is handled); the sender
+update is claimed by id (``processors.telegram.dedupe``: a lease until it is handled); the sender
 must be an allowed user (``/start`` and ``/help`` excepted; strangers in groups are ignored
 silently); commands for another bot (``/up@other_bot``) are ignored; the message or button press
-is routed (``processors.telegram_routes``) and dispatched to the feature that declared a handler for
-it (``processors.chat_router``: ``video_chat``, ``image_chat``, ``chat_jobs``, ``devbox_chat``,
-``feedings_chat``).
+is routed (``processors.telegram.routes``) and dispatched to the feature that declared a handler for
+it (``processors.telegram.router``: each feature's ``chat`` module, ``video``, ``image``, ``devbox``,
+``feedings``, and ``processors.telegram.jobs`` for ``/jobs``).
 
 Redelivery rules: bad input gets 200 (a redelivery cannot fix it); a transient failure before the
 update was handled (the token unreadable, DynamoDB or Telegram unavailable) gets a 5xx and the
@@ -15,7 +15,7 @@ duplicate; one whose Lambda timed out is handled once its lease expires.
 
 ``POST /results?predictionId=<id>``: sends the prediction's summary and annotated image to its chat,
 as a reply to the photo, once. A scheduled ``{"action": "report_dead_jobs"}`` tells each chat
-about its jobs that ended dead (``processors.job_reports``).
+about its jobs that ended dead (``processors.telegram.job_reports``).
 """
 
 from __future__ import annotations
@@ -40,15 +40,20 @@ from ganger.telegram import (
     parse_update,
     secret_matches,
 )
-from processors import chat_jobs, devbox_chat, feedings_chat, image_chat, job_reports, video_chat
-from processors.api_events import ApiRequest, response
-from processors.chat_jobs import ChatJobs
-from processors.chat_router import ACCESS_DENIED, HELP_TEXT, NOT_UNDERSTOOD, Reply, Router
-from processors.detectors import summary
-from processors.predictions import PredictionStore
-from processors.telegram_incoming import Incoming
-from processors.telegram_routes import Kind, Route, route, route_press
-from processors.update_dedupe import Claim, UpdateDedupe
+from processors.devbox import chat as devbox_chat
+from processors.feedings import chat as feedings_chat
+from processors.image import chat as image_chat
+from processors.image.detectors import summary
+from processors.image.predictions import PredictionStore
+from processors.telegram import job_reports
+from processors.telegram import jobs as chat_jobs
+from processors.telegram.api_events import ApiRequest, response
+from processors.telegram.dedupe import Claim, UpdateDedupe
+from processors.telegram.incoming import Incoming
+from processors.telegram.jobs import ChatJobs
+from processors.telegram.router import ACCESS_DENIED, HELP_TEXT, NOT_UNDERSTOOD, Reply, Router
+from processors.telegram.routes import Kind, Route, route, route_press
+from processors.video import chat as video_chat
 
 logger = logging.getLogger(__name__)
 # Each feature declares its chat handlers next to its code; the webhook only dispatches to them.

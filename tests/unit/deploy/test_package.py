@@ -130,7 +130,8 @@ def test_a_handler_importing_a_distribution_its_package_lacks_is_refused() -> No
     bot = find("telegram_bot")
     without_telegram = type(bot)(bot.name, bot.handler, bot.code_parameter, ("aws-lambda-powertools",))
 
-    with pytest.raises(build.MissingDistribution, match=r"telegram_bot: processors\.telegram\.webhook imports telegram"):
+    refused = r"telegram_bot: processors\.telegram\.webhook imports telegram"
+    with pytest.raises(build.MissingDistribution, match=refused):
         build.check_imports_shipped(without_telegram)
 
 

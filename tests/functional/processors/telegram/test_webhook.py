@@ -9,7 +9,7 @@ from ganger.local.telegram_updates import UpdateBuilder
 from processors.telegram.webhook import TelegramBot
 from tests.functional.processors.conftest import STRANGER, USER, Bot
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "telegram"
+EXAMPLES = Path(__file__).resolve().parents[4] / "examples" / "telegram"
 
 
 def example(name: str) -> dict:

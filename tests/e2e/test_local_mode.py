@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,50 +53,115 @@ def test_demo_runs_every_scenario_and_writes_the_report(env: dict[str, str], tmp
     assert not (tmp_path / "home" / "local.json").exists(), "the state file is removed on exit"
 
 
+def _default_sigint() -> None:
+    """In the child, before exec: Ctrl-C as a user's terminal gives it. A process started with SIGINT
+    ignored (a background job of a non-interactive shell, a CI runner) passes that on to its children,
+    and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class LocalProcess:
+    """``ganger local`` as a subprocess whose output a thread reads all along, so a full pipe never
+    blocks it, and which is stopped however the tests were started."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ganger.cli.main", "local", *args], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint,
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, name="ganger-local-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "press Ctrl-C to stop" in line:
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.2):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("ganger local did not start:\n" + self.output)
+
+    def interrupt(self, timeout: float = 60) -> bool:
+        """Ctrl-C; True when it stopped within ``timeout``."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL: never leaves the process behind, whatever happened to SIGINT."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
 @pytest.fixture
-def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def running(env: dict[str, str]) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
     yield from local_system(env, "30")
 
 
 @pytest.fixture
-def real_speed(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def real_speed(env: dict[str, str]) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
     yield from local_system(env, "1")
 
 
-def local_system(env: dict[str, str], speed: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ganger.cli.main", "local", "--speed", speed], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+def local_system(env: dict[str, str], speed: str) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
+    local = LocalProcess(env, "--speed", speed)
     state = Path(env["GANGER_HOME"]) / "local.json"
-    deadline = time.monotonic() + 90
-    lines: list[str] = []
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "press Ctrl-C to stop" in line:
-            break
-        if process.poll() is not None:
-            pytest.fail("ganger local exited early:\n" + "".join(lines))
-    assert state.exists(), "".join(lines)
     try:
-        yield process, env
+        local.wait_ready()
+        assert state.exists(), local.output
+        yield local, env
+        stopped = local.interrupt()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("ganger local did not stop on Ctrl-C")
-        finally:
-            process.stdout.close()
-    assert process.returncode == 0
+        local.stop()
+    assert stopped, "ganger local did not stop on Ctrl-C:\n" + local.output[-3000:]
+    assert local.process.returncode == 0, local.output[-3000:]
     assert not state.exists()
 
 
+def test_ctrl_c_stops_ganger_local_even_when_the_tests_run_with_sigint_ignored(env: dict[str, str]) -> None:
+    """As a background job of a non-interactive shell runs them: SIGINT ignored, inherited by children."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        local = LocalProcess(env, "--speed", "30")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        local.wait_ready()
+        began = time.monotonic()
+        stopped = local.interrupt(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        local.stop()
+
+    assert stopped, "SIGINT was ignored:\n" + local.output[-3000:]
+    assert local.process.returncode == 0 and any(line.rstrip().endswith("stopped") for line in local.lines)
+    assert took < 30 and not (Path(env["GANGER_HOME"]) / "local.json").exists()
+
+
 def test_schedule_and_status_against_a_running_local_system(
-    running: tuple[subprocess.Popen[str], dict[str, str]],
+    running: tuple[LocalProcess, dict[str, str]],
 ) -> None:
     _, env = running
     scheduled = ganger("schedule", "examples/job.json", env=env)
@@ -126,7 +192,7 @@ def test_schedule_and_status_against_a_running_local_system(
 
 
 def test_a_job_completes_within_seconds_at_real_speed(
-    real_speed: tuple[subprocess.Popen[str], dict[str, str]],
+    real_speed: tuple[LocalProcess, dict[str, str]],
 ) -> None:
     """At --speed 1 the minute rule fires once a minute: only event-driven dispatch can finish in seconds."""
     _, env = real_speed

@@ -56,6 +56,8 @@ setup(
         "console_scripts": ["ganger=ganger.cli.main:main"],
         # Scenarios `ganger local --demo` runs besides its own example job.
         "ganger.demo": ["processors = processors.demo.scenarios:local_demo"],
+        # What `ganger local` makes in the embedded AWS for the sample config (the dev boxes' instances).
+        "ganger.local_setup": ["devbox = processors.devbox.local_boxes:create_local_boxes"],
         # Config documents' schemas, so `ganger config set/validate/edit/push` check them (ganger.documents).
         "ganger.config_documents": [
             "telegram_bot_config = processors.telegram.webhook:TelegramBotConfig",

@@ -39,6 +39,7 @@ from ganger.clients import AwsClients
 from ganger.config import ConfigStore
 from ganger.schema import merge
 from ganger.telegram import SECRET_HEADER
+from processors.devbox.local_boxes import make_box
 
 if TYPE_CHECKING:
     from ganger.local.telegram_fake import FakeTelegram, SentRecord
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DEMO_USER = 123456789
-DEMO_AMI = "ami-12c6146b"
 
 
 @dataclass
@@ -223,15 +223,7 @@ def image_scenario(ctx: DemoContext) -> ScenarioResult:
 def devbox_scenario(ctx: DemoContext) -> ScenarioResult:
     allow_user(ctx)
     ec2 = ctx.clients.get("ec2")
-    instance = ec2.run_instances(
-        ImageId=DEMO_AMI,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "GangerDevbox", "Value": "true"}]}],
-    )
-    instance_id = instance["Instances"][0]["InstanceId"]
-    ec2.stop_instances(InstanceIds=[instance_id])
+    instance_id = make_box(ec2, "devbox demo")
     update_config(
         ctx,
         "devbox_worker_config",

@@ -214,6 +214,25 @@ def test_a_job_completes_within_seconds_at_real_speed(
     assert len(done) == 3, f"{len(done)} of 3 tasks completed {waited:.1f} s after `ganger schedule` returned"
 
 
+def test_dev_boxes_work_in_plain_local_mode_within_seconds(real_speed: tuple[LocalProcess, dict[str, str]]) -> None:
+    """Local mode makes the sample user's boxes in the embedded EC2 and says so; /up starts one at once."""
+    local, env = real_speed
+    assert "devbox_worker_config points at them" in local.output
+    assert "in place of i-0123456789abcdef0 of the sample config" in local.output
+
+    began = time.monotonic()
+    up = ganger("chat", "/up", "--json", "--replies", "2", "--wait", "10", env=env)
+    took = time.monotonic() - began
+
+    assert up.returncode == 0, up.stderr
+    starting, running = [json.loads(line) for line in up.stdout.splitlines()]
+    assert starting["text"].startswith("Starting your instance...")
+    assert running["text"].startswith("Your instance is running.") and running["seconds"] < 10
+    assert took < 15, f"ganger chat took {took:.1f} s"
+    status = ganger("chat", "/status", "--replies", "1", "--wait", "10", env=env)
+    assert "Your instance is running." in status.stdout, status.stdout + status.stderr
+
+
 def test_bad_job_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
     bad = tmp_path / "job.json"
     bad.write_text('{"job": {"lambda_name": ')

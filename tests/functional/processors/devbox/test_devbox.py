@@ -7,6 +7,7 @@ from typing import Any
 
 from ganger.local.telegram_updates import UpdateBuilder
 from processors.demo.scenarios import schedule_auto_shutdown
+from processors.devbox.local_boxes import create_local_boxes
 from tests.functional.processors.conftest import USER, Bot
 
 
@@ -119,3 +120,33 @@ def test_status_of_a_configured_instance_that_does_not_exist_says_so(bot: Bot) -
     bot.send(UpdateBuilder().text("/status", chat_id=USER))
     reply = bot.texts_to(USER)[-1]
     assert reply.startswith("Your dev box is not in this AWS account") and "devbox_worker_config" in reply
+
+
+def test_local_mode_makes_the_sample_users_boxes_and_up_starts_one(bot: Bot) -> None:
+    """The sample config names instances of a real account; local mode makes its own and points at them."""
+    sample = {"default": "i-0123456789abcdef0", "windows": "i-0fedcba9876543210"}
+    bot.put_config(
+        "devbox_worker_config",
+        {
+            "telegram": {"base_url": bot.telegram.base_url},
+            "read_environment": False,
+            "users": {str(USER): {"code": "alice", "instances": sample}},
+        },
+    )
+
+    said = create_local_boxes(bot.system.clients, bot.system.config)
+
+    stored = bot.system.config.get("devbox_worker_config")
+    assert stored is not None
+    boxes = stored.value["users"][str(USER)]["instances"]
+    assert set(boxes) == {"default", "windows"} and not set(boxes.values()) & set(sample.values())
+    ec2 = bot.system.clients.get("ec2")
+    assert [_state(ec2, boxes[code])["State"]["Name"] for code in ("default", "windows")] == ["stopped", "stopped"]
+    assert stored.value["telegram"] == {"base_url": bot.telegram.base_url}, "the rest of the document is kept"
+    assert f"made {boxes['default']} (stopped)" in said[0] and "i-0123456789abcdef0" in said[0]
+
+    bot.send(UpdateBuilder().text("/up", chat_id=USER))
+    bot.settle()
+
+    assert bot.texts_to(USER)[-1].startswith("Your instance is running.")
+    assert _state(ec2, boxes["default"])["State"]["Name"] == "running"

@@ -10,7 +10,16 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(
-        include=["ganger", "ganger.*", "essentials", "processors", "processors.*", "examples", "benchmarks"]
+        include=[
+            "ganger",
+            "ganger.*",
+            "essentials",
+            "processors",
+            "processors.*",
+            "examples",
+            "benchmarks",
+            "benchmarks.*",
+        ]
     ),
     package_data={"": ["*.json"]},
     # What the functions and the fleet's workers import. Function packages are built from

@@ -53,11 +53,16 @@ def test_demo_runs_every_scenario_and_writes_the_report(env: dict[str, str], tmp
     assert not (tmp_path / "home" / "local.json").exists(), "the state file is removed on exit"
 
 
-def _default_sigint() -> None:
-    """In the child, before exec: Ctrl-C as a user's terminal gives it. A process started with SIGINT
-    ignored (a background job of a non-interactive shell, a CI runner) passes that on to its children,
-    and Python then never raises KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _start_with_default_sigint(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    """A child whose Ctrl-C works however the tests were started. A process started with SIGINT ignored
+    (a background job of a non-interactive shell, a CI runner) passes that on through exec, and Python then
+    never raises KeyboardInterrupt; a signal with a handler is reset to the default at exec instead. So
+    SIGINT has Python's handler here while the child starts (a ``preexec_fn`` is unsafe with threads)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(args, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class LocalProcess:
@@ -67,9 +72,9 @@ class LocalProcess:
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.lines: list[str] = []
         self.ready = threading.Event()
-        self.process = subprocess.Popen(
+        self.process = _start_with_default_sigint(
             [sys.executable, "-m", "ganger.cli.main", "local", *args], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         self._reader = threading.Thread(target=self._read, name="ganger-local-output", daemon=True)
         self._reader.start()

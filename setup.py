@@ -9,7 +9,18 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["ganger", "ganger.*", "essentials", "processors", "examples", "benchmarks"]),
+    packages=find_packages(
+        include=[
+            "ganger",
+            "ganger.*",
+            "essentials",
+            "processors",
+            "processors.*",
+            "examples",
+            "benchmarks",
+            "benchmarks.*",
+        ]
+    ),
     package_data={"": ["*.json"]},
     # What the functions and the fleet's workers import. Function packages are built from
     # requirements/lambda.lock instead (`ganger deploy`), one lean package per function.
@@ -53,15 +64,17 @@ setup(
     entry_points={
         "console_scripts": ["ganger=ganger.cli.main:main"],
         # Scenarios `ganger local --demo` runs besides its own example job.
-        "ganger.demo": ["processors = processors.demo:local_demo"],
+        "ganger.demo": ["processors = processors.demo.scenarios:local_demo"],
+        # What `ganger local` makes in the embedded AWS for the sample config (the dev boxes' instances).
+        "ganger.local_setup": ["devbox = processors.devbox.local_boxes:create_local_boxes"],
         # Config documents' schemas, so `ganger config set/validate/edit/push` check them (ganger.documents).
         "ganger.config_documents": [
-            "telegram_bot_config = processors.telegram_bot:TelegramBotConfig",
-            "video_worker_config = processors.video_worker:VideoWorkerConfig",
-            "image_worker_config = processors.image_worker:ImageWorkerConfig",
-            "devbox_worker_config = processors.devbox_config:DevboxConfig",
-            "feedings_config = processors.feedings:FeedingsConfig",
-            "ganger_fleet_metrics_config = processors.fleet_metrics:FleetMetricsConfig",
+            "telegram_bot_config = processors.telegram.webhook:TelegramBotConfig",
+            "video_worker_config = processors.video.worker:VideoWorkerConfig",
+            "image_worker_config = processors.image.worker:ImageWorkerConfig",
+            "devbox_worker_config = processors.devbox.config:DevboxConfig",
+            "feedings_config = processors.feedings.log:FeedingsConfig",
+            "ganger_fleet_metrics_config = processors.fleet.metrics:FleetMetricsConfig",
         ],
     },
 )

@@ -183,7 +183,9 @@ _IMPORT_TIMER = (
 
 
 def _modules(folder: str) -> list[str]:
-    return sorted(f"{folder}.{p.stem}" for p in (ROOT / folder).glob("*.py") if p.stem != "__init__")
+    """Every module of the package, its subpackages' too (the processors have one per feature)."""
+    paths = (p.relative_to(ROOT).with_suffix("") for p in (ROOT / folder).rglob("*.py"))
+    return sorted(".".join(p.parts) for p in paths if p.name not in ("__init__", "__main__"))
 
 
 def _import_seconds(module: str, repeats: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from ganger.telegram import (
     scrub,
 )
 
-# The update types processors/telegram_bot.py acts on; Telegram sends nothing else.
+# The update types processors/telegram/webhook.py acts on; Telegram sends nothing else.
 DEFAULT_ALLOWED_UPDATES = ("message", "callback_query")
 
 

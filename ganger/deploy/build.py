@@ -46,7 +46,7 @@ class BuiltPackage:
 
 def check_imports_shipped(spec: PackageSpec, root: Path = ROOT) -> None:
     """Every third-party module the handler imports at module level is in its package or Lambda's runtime.
-    Lazy imports may stay unshipped (the bot shares ``processors.detectors`` but never runs OpenCV)."""
+    Lazy imports may stay unshipped (the bot shares ``processors.image.detectors`` but never runs OpenCV)."""
     if not spec.handler:
         return
     reached = closure(root, spec.module, NEVER_SHIPPED)

@@ -78,31 +78,31 @@ PACKAGES: tuple[PackageSpec, ...] = (
     PackageSpec("sosw_scavenger", "essentials.scavenger.lambda_handler", "ScavengerCodeKey", POWERTOOLS, True),
     PackageSpec(
         "telegram_bot",
-        "processors.telegram_bot.lambda_handler",
+        "processors.telegram.webhook.lambda_handler",
         "TelegramBotCodeKey",
         (*POWERTOOLS, "python-telegram-bot"),
     ),
     PackageSpec(
         "video_worker",
-        "processors.video_worker.lambda_handler",
+        "processors.video.worker.lambda_handler",
         "VideoWorkerCodeKey",
         (*POWERTOOLS, "python-telegram-bot", "yt-dlp"),
     ),
     PackageSpec(
         "image_worker",
-        "processors.image_worker.lambda_handler",
+        "processors.image.worker.lambda_handler",
         "ImageWorkerCodeKey",
         (*POWERTOOLS, "opencv-python-headless", "numpy"),
         models=("yolov4-tiny",),  # the detector finds it under $LAMBDA_TASK_ROOT/models
     ),
     PackageSpec(
         "devbox_worker",
-        "processors.devbox.lambda_handler",
+        "processors.devbox.worker.lambda_handler",
         "DevboxWorkerCodeKey",
         (*POWERTOOLS, "python-telegram-bot"),
     ),
-    PackageSpec("feedings", "processors.feedings.lambda_handler", "FeedingsCodeKey", (*POWERTOOLS, "tzdata")),
-    PackageSpec("fleet_metrics", "processors.fleet_metrics.lambda_handler", "MetricsCodeKey", POWERTOOLS),
+    PackageSpec("feedings", "processors.feedings.log.lambda_handler", "FeedingsCodeKey", (*POWERTOOLS, "tzdata")),
+    PackageSpec("fleet_metrics", "processors.fleet.metrics.lambda_handler", "MetricsCodeKey", POWERTOOLS),
     PackageSpec("example_worker", "examples.sosw_protocol_worker.lambda_handler", "ExampleWorkerCodeKey", ()),
     # The fleet's instances run `ganger worker`: the whole library but local mode, with boto3 (EC2 has none).
     PackageSpec(

@@ -4,7 +4,7 @@ A fleet labourer keeps its orchestration settings in `ganger_labourers` (``type:
 its queue name or URL, ``group_name`` = its Auto Scaling group, ``slots_per_instance``); the
 settings only its instances and its scaling need live here, keyed by the same labourer id::
 
-    {"fleets": {"video_fleet": {"processor": "processors.video_worker.lambda_handler",
+    {"fleets": {"video_fleet": {"processor": "processors.video.worker.lambda_handler",
                                 "function_name": "video_worker"}}}
 
 ``processor`` is the dotted path of a Lambda handler that speaks the sosw worker protocol, so the

@@ -35,6 +35,7 @@ from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LAMBDA_RETRY_DELAYS, LocalLambdaEndpoint, sqs_destination
 from ganger.local.moto_fast import fast_moto
 from ganger.local.moto_server import EmbeddedAws
+from ganger.local.setup_hooks import run_local_setup
 from ganger.local.state import LocalState, state_file
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.local.telegram_poller import TelegramPoller
@@ -108,6 +109,7 @@ class LocalSystem:
             self._deploy()
             self._apply_what_moto_leaves_undone()
             self._load_config()
+            self._prepare_samples()
             self._start_fronts()
             self._configure_bot()
             self._start_clock()
@@ -233,6 +235,11 @@ class LocalSystem:
         assert self.clients is not None
         names = load_folder(ConfigStore(self.clients.dynamodb), self.options.config_dir, validate)
         self.options.say(f"loaded {len(names)} config documents from {self.options.config_dir}")
+
+    def _prepare_samples(self) -> None:
+        """What the sample config needs in the embedded AWS (the dev boxes), from other packages' hooks."""
+        assert self.clients is not None
+        run_local_setup(self.clients, ConfigStore(self.clients.dynamodb), self.options.say)
 
     def _start_fronts(self) -> None:
         assert self.clients is not None

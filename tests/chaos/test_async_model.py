@@ -7,15 +7,11 @@ from typing import Any
 
 import pytest
 
-from benchmarks.chaos import (
-    ChaosSettings,
-    LambdaRetries,
-    Run,
-    TableMoves,
-    attempts_without_run,
-    run_chaos,
-    stat_mismatches,
-)
+from benchmarks.chaos.invariants import attempts_without_run, stat_mismatches
+from benchmarks.chaos.lambdas import LambdaRetries, Run
+from benchmarks.chaos.moves import TableMoves
+from benchmarks.chaos.run import run_chaos
+from benchmarks.chaos.settings import ChaosSettings
 
 
 def test_lambda_retries_a_failed_event_one_then_two_minutes_later_then_gives_up() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.chaos import ChaosSettings, Run, overlapping, run_chaos
+from benchmarks.chaos.invariants import overlapping
+from benchmarks.chaos.lambdas import Run
+from benchmarks.chaos.run import run_chaos
+from benchmarks.chaos.settings import ChaosSettings
 
 TASKS = 1000
 

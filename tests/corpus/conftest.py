@@ -20,7 +20,7 @@ from ganger.labourer import Labourer
 from ganger.local.telegram_fake import FakeTelegram
 from ganger.tasks import TaskStore
 from ganger.telegram import SECRET_HEADER
-from processors.telegram_bot import TelegramBot
+from processors.telegram.webhook import TelegramBot
 from tests.functional.processors.conftest import LABOURERS, TOKEN, WEBHOOK_SECRET, configure, deploy_processors
 
 START = 1_790_000_000.0

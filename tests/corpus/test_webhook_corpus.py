@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ganger.local.telegram_updates import UpdateBuilder
-from processors.telegram_bot import ACCESS_DENIED
+from processors.telegram.webhook import ACCESS_DENIED
 from tests.corpus.conftest import World
 from tests.functional.processors.conftest import STRANGER, USER, WEBHOOK_SECRET
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from processors.demo import DATA_DIR
+from processors.demo.scenarios import DATA_DIR
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,50 +53,120 @@ def test_demo_runs_every_scenario_and_writes_the_report(env: dict[str, str], tmp
     assert not (tmp_path / "home" / "local.json").exists(), "the state file is removed on exit"
 
 
+def _start_with_default_sigint(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    """A child whose Ctrl-C works however the tests were started. A process started with SIGINT ignored
+    (a background job of a non-interactive shell, a CI runner) passes that on through exec, and Python then
+    never raises KeyboardInterrupt; a signal with a handler is reset to the default at exec instead. So
+    SIGINT has Python's handler here while the child starts (a ``preexec_fn`` is unsafe with threads)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(args, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class LocalProcess:
+    """``ganger local`` as a subprocess whose output a thread reads all along, so a full pipe never
+    blocks it, and which is stopped however the tests were started."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = _start_with_default_sigint(
+            [sys.executable, "-m", "ganger.cli.main", "local", *args], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, name="ganger-local-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "press Ctrl-C to stop" in line:
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.2):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("ganger local did not start:\n" + self.output)
+
+    def interrupt(self, timeout: float = 60) -> bool:
+        """Ctrl-C; True when it stopped within ``timeout``."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL: never leaves the process behind, whatever happened to SIGINT."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
 @pytest.fixture
-def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def running(env: dict[str, str]) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
     yield from local_system(env, "30")
 
 
 @pytest.fixture
-def real_speed(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def real_speed(env: dict[str, str]) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
     yield from local_system(env, "1")
 
 
-def local_system(env: dict[str, str], speed: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ganger.cli.main", "local", "--speed", speed], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+def local_system(env: dict[str, str], speed: str) -> Iterator[tuple[LocalProcess, dict[str, str]]]:
+    local = LocalProcess(env, "--speed", speed)
     state = Path(env["GANGER_HOME"]) / "local.json"
-    deadline = time.monotonic() + 90
-    lines: list[str] = []
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "press Ctrl-C to stop" in line:
-            break
-        if process.poll() is not None:
-            pytest.fail("ganger local exited early:\n" + "".join(lines))
-    assert state.exists(), "".join(lines)
     try:
-        yield process, env
+        local.wait_ready()
+        assert state.exists(), local.output
+        yield local, env
+        stopped = local.interrupt()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("ganger local did not stop on Ctrl-C")
-        finally:
-            process.stdout.close()
-    assert process.returncode == 0
+        local.stop()
+    assert stopped, "ganger local did not stop on Ctrl-C:\n" + local.output[-3000:]
+    assert local.process.returncode == 0, local.output[-3000:]
     assert not state.exists()
 
 
+def test_ctrl_c_stops_ganger_local_even_when_the_tests_run_with_sigint_ignored(env: dict[str, str]) -> None:
+    """As a background job of a non-interactive shell runs them: SIGINT ignored, inherited by children."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        local = LocalProcess(env, "--speed", "30")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        local.wait_ready()
+        began = time.monotonic()
+        stopped = local.interrupt(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        local.stop()
+
+    assert stopped, "SIGINT was ignored:\n" + local.output[-3000:]
+    assert local.process.returncode == 0 and any(line.rstrip().endswith("stopped") for line in local.lines)
+    assert took < 30 and not (Path(env["GANGER_HOME"]) / "local.json").exists()
+
+
 def test_schedule_and_status_against_a_running_local_system(
-    running: tuple[subprocess.Popen[str], dict[str, str]],
+    running: tuple[LocalProcess, dict[str, str]],
 ) -> None:
     _, env = running
     scheduled = ganger("schedule", "examples/job.json", env=env)
@@ -126,7 +197,7 @@ def test_schedule_and_status_against_a_running_local_system(
 
 
 def test_a_job_completes_within_seconds_at_real_speed(
-    real_speed: tuple[subprocess.Popen[str], dict[str, str]],
+    real_speed: tuple[LocalProcess, dict[str, str]],
 ) -> None:
     """At --speed 1 the minute rule fires once a minute: only event-driven dispatch can finish in seconds."""
     _, env = real_speed
@@ -146,6 +217,25 @@ def test_a_job_completes_within_seconds_at_real_speed(
         time.sleep(0.1)
     waited = time.monotonic() - returned
     assert len(done) == 3, f"{len(done)} of 3 tasks completed {waited:.1f} s after `ganger schedule` returned"
+
+
+def test_dev_boxes_work_in_plain_local_mode_within_seconds(real_speed: tuple[LocalProcess, dict[str, str]]) -> None:
+    """Local mode makes the sample user's boxes in the embedded EC2 and says so; /up starts one at once."""
+    local, env = real_speed
+    assert "devbox_worker_config points at them" in local.output
+    assert "in place of i-0123456789abcdef0 of the sample config" in local.output
+
+    began = time.monotonic()
+    up = ganger("chat", "/up", "--json", "--replies", "2", "--wait", "10", env=env)
+    took = time.monotonic() - began
+
+    assert up.returncode == 0, up.stderr
+    starting, running = [json.loads(line) for line in up.stdout.splitlines()]
+    assert starting["text"].startswith("Starting your instance...")
+    assert running["text"].startswith("Your instance is running.") and running["seconds"] < 10
+    assert took < 15, f"ganger chat took {took:.1f} s"
+    status = ganger("chat", "/status", "--replies", "1", "--wait", "10", env=env)
+    assert "Your instance is running." in status.stdout, status.stdout + status.stderr
 
 
 def test_bad_job_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:

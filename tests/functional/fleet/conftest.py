@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.harness import Clock, InProcessSystem
 from ganger.local.fleet import LocalFleet, StepResult, local_fleet
-from processors.fleet_metrics import FleetMetrics
+from processors.fleet.metrics import FleetMetrics
 from tests.functional.fleet import handlers
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.harness import Clock, InProcessSystem
-from processors.fleet_demo import FleetScenarioContext, run_fleet_scenario
+from processors.demo.fleet import FleetScenarioContext, run_fleet_scenario
 
 
 def test_fleet_scenario_scales_out_and_back(system: InProcessSystem, clock: Clock,

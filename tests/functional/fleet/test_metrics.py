@@ -1,4 +1,4 @@
-"""processors/fleet_metrics.py on moto: BacklogPerInstance per fleet, put to CloudWatch with the labourer dimension."""
+"""processors/fleet/metrics.py on moto: BacklogPerInstance per fleet, put to CloudWatch with the labourer dimension."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from benchmarks.harness import Clock, InProcessSystem
-from processors.fleet_metrics import FleetMetrics
+from processors.fleet.metrics import FleetMetrics
 from tests.functional.fleet.conftest import FLEET, LABOURER, SETTINGS, deploy_fleet_stack
 
 

@@ -21,11 +21,11 @@ from moto import mock_aws
 from benchmarks.harness import Clock, InProcessSystem
 from ganger.local.api_front import ApiFront
 from ganger.local.telegram_fake import FakeTelegram, SentRecord
-from processors.demo import DemoContext, post_update
-from processors.devbox import DevboxWorker
-from processors.image_worker import ImageWorker
-from processors.telegram_bot import TelegramBot
-from processors.video_worker import VideoWorker
+from processors.demo.scenarios import DemoContext, post_update
+from processors.devbox.worker import DevboxWorker
+from processors.image.worker import ImageWorker
+from processors.telegram.webhook import TelegramBot
+from processors.video.worker import VideoWorker
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "4242424242:AAH-fake-token-for-tests_0123456789"

@@ -27,7 +27,9 @@ def test_the_code_zip_is_deterministic_and_holds_every_handler_module() -> None:
 
     names = _names(first)
     assert first == second and package_key(first) == package_key(second)
-    assert {"essentials/scheduler.py", "processors/telegram_bot.py", "examples/sosw_protocol_worker.py"} <= set(names)
+    assert {"essentials/scheduler.py", "processors/telegram/webhook.py", "examples/sosw_protocol_worker.py"} <= set(
+        names
+    )
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
@@ -120,7 +122,7 @@ def test_the_bot_ships_python_telegram_bot_but_not_opencv(tmp_path: Path) -> Non
 
     names = _names(build.build_one(bot, LOCK, lambda spec: tmp_path / "deps").data)
 
-    assert "processors/telegram_bot.py" in names and "processors/detectors.py" in names
+    assert "processors/telegram/webhook.py" in names and "processors/image/detectors.py" in names
     assert "python-telegram-bot" in bot.distributions and "opencv-python-headless" not in bot.distributions
 
 
@@ -128,7 +130,8 @@ def test_a_handler_importing_a_distribution_its_package_lacks_is_refused() -> No
     bot = find("telegram_bot")
     without_telegram = type(bot)(bot.name, bot.handler, bot.code_parameter, ("aws-lambda-powertools",))
 
-    with pytest.raises(build.MissingDistribution, match=r"telegram_bot: processors\.telegram_bot imports telegram"):
+    refused = r"telegram_bot: processors\.telegram\.webhook imports telegram"
+    with pytest.raises(build.MissingDistribution, match=refused):
         build.check_imports_shipped(without_telegram)
 
 

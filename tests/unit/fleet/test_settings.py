@@ -10,7 +10,7 @@ from ganger.fleet.settings import FLEETS_DOCUMENT, load_handler, parse_fleets
 
 
 def test_settings_parse_with_defaults() -> None:
-    fleets = parse_fleets({"fleets": {"video_fleet": {"processor": "processors.video_worker.lambda_handler"}}})
+    fleets = parse_fleets({"fleets": {"video_fleet": {"processor": "processors.video.worker.lambda_handler"}}})
     settings = fleets["video_fleet"]
     assert settings.visibility_timeout_seconds == 1800
     assert settings.wait_seconds == 20
@@ -39,13 +39,13 @@ def test_the_document_validates_like_any_other() -> None:
 
 
 def test_handlers_load_by_path() -> None:
-    from processors import video_worker
+    from processors.video import worker as video_worker
 
-    assert load_handler("processors.video_worker.lambda_handler") is video_worker.lambda_handler
+    assert load_handler("processors.video.worker.lambda_handler") is video_worker.lambda_handler
 
 
-@pytest.mark.parametrize("path", ["nodots", "processors.nope.lambda_handler", "processors.video_worker.nope",
-                                  "processors.video_worker.CONFIG_DOCUMENT"])  # fmt: skip
+@pytest.mark.parametrize("path", ["nodots", "processors.nope.lambda_handler", "processors.video.worker.nope",
+                                  "processors.video.worker.CONFIG_DOCUMENT"])  # fmt: skip
 def test_bad_handler_paths_are_config_errors(path: str) -> None:
     with pytest.raises(ConfigError, match="processor"):
         load_handler(path)

@@ -13,7 +13,7 @@ def declared(*pairs: tuple[str, str]) -> SchemaRegistry:
 
 
 def test_a_declared_record_validates_its_document_naming_the_field() -> None:
-    registry = declared(("bot_config", "processors.telegram_bot:TelegramBotConfig"))
+    registry = declared(("bot_config", "processors.telegram.webhook:TelegramBotConfig"))
 
     assert registry.knows("bot_config") and "bot_config" in registry.names()
     registry.validate("bot_config", {"allowed_users": [1, 2]})

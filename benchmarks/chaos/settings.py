@@ -1,0 +1,52 @@
+"""The chaos run's knobs (``ChaosSettings``) and the facts it models: the clock's step, the workers'
+fates, Lambda's retry delays and attempts, and which essential's stats count which table move."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+START = 1_790_000_000.0
+STEP_SECONDS = 20.0
+SCHEDULER_LEASE = 60
+WORKER_FATES = ("ok", "fail", "crash", "timeout", "twice", "late")
+FAULT_FATES = ("crash", "timeout", "twice", "late")
+# Lambda retries a failed Event invocation about 1 minute, then 2 minutes later.
+LAMBDA_RETRY_DELAYS = (60.0, 120.0)
+# MaximumRetryAttempts per role, as the templates' EventInvokeConfig sets them (yaml/, README "Lambda's own
+# retries"): a labourer 0 (the Scavenger owns retries), the WorkerAssistant 2, the rule-run essentials 0.
+TEMPLATE_RETRIES = {"worker": 0, "assistant": 2, "orchestrator": 0, "scavenger": 0}
+ASSISTANT = "sosw_worker_assistant"
+ROLES = {"sosw_orchestrator": "orchestrator", "sosw_scavenger": "scavenger", ASSISTANT: "assistant",
+         "sosw_scheduler": "scheduler"}  # fmt: skip
+# the table move (or invoke) -> the stats of an essential that count it; see TableMoves. A labourer's task is
+# started by whichever essential frees or adds work (dispatch: the Orchestrator's "dispatched", any
+# essential's "started", the WorkerAssistant's "handed_off"); an Invoke that timed out is in none of them.
+STAT_MOVES: dict[str, dict[str, tuple[str, ...]]] = {
+    "orchestrator": {"invoked": ("dispatched", "started"), "given_back": ("given_back",)},
+    "scheduler": {"invoked": ("started",), "given_back": ("given_back",)},
+    "scavenger": {"invoked": ("started",), "to_retry": ("retried",), "closed_dead": ("dead",),
+                  "requeued": ("requeued",), "given_back": ("given_back",)},
+    "assistant": {"invoked": ("handed_off", "started"), "closed_completed": ("completed",),
+                  "to_retry": ("failed_retried",), "closed_dead": ("failed_dead",), "given_back": ("given_back",)},
+}  # fmt: skip
+
+
+@dataclass
+class ChaosSettings:
+    tasks: int = 1000
+    labourers: int = 3
+    tasks_per_job: int = 250
+    api_fault_rate: float = 0.07
+    lost_response_share: float = 0.0
+    worker_fault_rate: float = 0.16  # crash, timeout, twice, late, shared equally
+    worker_fail_rate: float = 0.03  # a reported failure (not counted as a fault)
+    concurrency: int = 150
+    duration: int = 60
+    cooldown: int = 30
+    max_attempts: int = 5
+    jump_chance: float = 0.05
+    interleave_chance: float = 0.5
+    max_steps: int = 3000
+    seed: int = 7
+    lambda_retries: dict[str, int] = field(default_factory=lambda: dict(TEMPLATE_RETRIES))
+    botocore_retries: int = 0  # >0: each faulted call is sent again up to this many times (standard mode)

@@ -1,0 +1,1 @@
+"""The scenarios ``ganger local --demo`` runs through the processors (never shipped in a function package)."""

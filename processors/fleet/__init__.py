@@ -1,0 +1,1 @@
+"""Fleet metrics: the Lambda that publishes BacklogPerInstance for every fleet labourer."""

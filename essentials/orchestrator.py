@@ -97,10 +97,10 @@ class Orchestrator(Processor[OrchestratorConfig]):
         run = LabourerRun(labourer.id)
         lanes = labourer.lane_count
         per_lane = -(-labourer.max_simultaneous_invocations // lanes)
-        queued = [self.store.queued_in_lane(labourer.id, lane, now, limit=per_lane) for lane in range(lanes)]
+        queued = self._queues(labourer, now, per_lane)
         plan: dict[int, list[Task]] = {}
         if not any(queued) and self._drained_idle(labourer, now):  # tasks came back from lanes it no longer has
-            queued = [self.store.queued_in_lane(labourer.id, lane, now, limit=per_lane) for lane in range(lanes)]
+            queued = self._queues(labourer, now, per_lane)
         if any(queued):
             run.status = Ecology(self.clients.cloudwatch).status(labourer)
             coefficient = config.invocation_number_coefficient.get(str(run.status), 0.0)
@@ -126,6 +126,12 @@ class Orchestrator(Processor[OrchestratorConfig]):
              "Queued": sum(len(tasks) for tasks in queued), "OldestQueuedAge": oldest},
         )  # fmt: skip
         return run
+
+    def _queues(self, labourer: Labourer, now: float, limit: int) -> list[list[Task]]:
+        """Each lane's queue front (a Query per lane; one lane: the labourer's one queue read, as always)."""
+        if labourer.lane_count == 1:
+            return [self.store.queued(labourer.id, now, limit=limit)]
+        return [self.store.queued_in_lane(labourer.id, lane, now, limit) for lane in range(labourer.lane_count)]
 
     def _drained_idle(self, labourer: Labourer, now: float) -> bool:
         """An idle run still looks for lanes to drain (one GetItem of lane 0's counter, which records how many

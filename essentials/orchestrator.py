@@ -131,7 +131,7 @@ class Orchestrator(Processor[OrchestratorConfig]):
         """Each lane's queue front (a Query per lane; one lane: the labourer's one queue read, as always)."""
         if labourer.lane_count == 1:
             return [self.store.queued(labourer.id, now, limit=limit)]
-        return [self.store.queued_in_lane(labourer.id, lane, now, limit) for lane in range(labourer.lane_count)]
+        return [self.store.queued(labourer.id, now, limit, lane=lane) for lane in range(labourer.lane_count)]
 
     def _drained_idle(self, labourer: Labourer, now: float) -> bool:
         """An idle run still looks for lanes to drain (one GetItem of lane 0's counter, which records how many

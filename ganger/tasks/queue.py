@@ -144,9 +144,12 @@ class QueueReads(StoreBase):
         query = self._greenfield_query(queue_key(labourer_id, lane), "greenfield < :now", {":now": int(now)})
         return [Task.from_item(i) for i in self._query(limit=limit, ScanIndexForward=True, **query)]
 
-    def queued(self, labourer_id: str, now: float, limit: int, lanes: int = 1) -> list[Task]:
-        """The first ``limit`` queued tasks over the lanes, front first (a Query per lane and 100)."""
-        lists = [self.queued_in_lane(labourer_id, lane, now, limit) for lane in range(max(lanes, 1))]
+    def queued(self, labourer_id: str, now: float, limit: int, lanes: int = 1, lane: int | None = None) -> list[Task]:
+        """The first ``limit`` queued tasks over the lanes (or of one ``lane``), front first (a Query per lane
+        and 100)."""
+        if lane is not None:
+            return self.queued_in_lane(labourer_id, lane, now, limit)
+        lists = [self.queued_in_lane(labourer_id, k, now, limit) for k in range(max(lanes, 1))]
         return self._merged(lists, limit, key=lambda t: t.greenfield)
 
     def count_queued(self, labourer_id: str, now: float, lanes: int = 1) -> int:

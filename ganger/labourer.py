@@ -80,7 +80,7 @@ class Labourer:
     marks_start: bool = False
     # Queues, index keys and slot counters the labourer is split over (``ganger.lanes``): "auto" is one per
     # 100 slots of max_simultaneous_invocations, so a labourer with a cap <= 100 keeps one lane, stored as it
-    # always was. Lowering it is safe: the Orchestrator serves the lanes beyond it until they are empty.
+    # always was. Lowering it strands nothing: the Orchestrator drains the lanes beyond it into the others.
     lanes: int | Literal["auto"] = "auto"
     # How a hand-off (an ending attempt's slot passed to a queued task) respects a lowered cap: "cache" checks
     # the lane's counter in a per-container cache (read at most once a second) and keeps the counter out of

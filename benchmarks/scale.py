@@ -125,8 +125,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     from ganger.labourer import LABOURERS_DOCUMENT
     from ganger.local.contention import ContentionModel, ContentionParams
     from ganger.local.moto_contention import contending
-    from ganger.local.moto_index import fast_queries
-    from ganger.local.moto_speed import fast_transactions
+    from ganger.local.moto_fast import fast_moto
     from ganger.tasks import TaskStore
 
     record = Record()
@@ -134,7 +133,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     lambdas = SimLambdas(sim)
     model = ContentionModel({}, ContentionParams())
     counter, meter = ApiCallCounter(), Meter()
-    with mock_aws(), fast_transactions(), fast_queries():
+    with mock_aws(), fast_moto():
         import boto3
 
         clients = AwsClients(region="us-east-1")

@@ -285,6 +285,7 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
     """One chaos run from an empty in-process system to its JSON summary."""
     from moto import mock_aws
 
+    from benchmarks.chaos.contention import DENSITY, contended
     from benchmarks.harness import Clock, InProcessSystem
     from essentials.orchestrator import Orchestrator
     from essentials.scavenger import Scavenger
@@ -298,7 +299,8 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
                 "cooldown": settings.cooldown, "max_attempts": settings.max_attempts, "marks_start": True,
                 "retry": {"base_seconds": 5, "factor": 2, "cap_seconds": 120}}  # fmt: skip
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    with _environment(env), mock_aws(), fast_transactions(), fast_queries():
+    contention = contended(clock) if settings.contention else contextlib.nullcontext()
+    with _environment(env), mock_aws(), fast_transactions(), fast_queries(), contention as model:
         system = InProcessSystem(clock=clock)
         faults = ApiFaults(
             settings.api_fault_rate, random.Random(settings.seed + 1), lost_response_share=settings.lost_response_share
@@ -331,7 +333,11 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
             violations = invariants(chaos, task_ids)
             if steps >= settings.max_steps:
                 violations.append(f"not quiet after {steps} steps")
-            return summary(chaos, steps, violations, time.perf_counter() - started)
+            result = summary(chaos, steps, violations, time.perf_counter() - started)
+            if model is not None:
+                per_task = round(model.counts.conflicts / settings.tasks, 3)
+                result["contention"] = {**model.counts.to_dict(), "density": DENSITY, "conflicts_per_task": per_task}
+            return result
 
 
 @contextlib.contextmanager

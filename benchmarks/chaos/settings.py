@@ -50,3 +50,4 @@ class ChaosSettings:
     seed: int = 7
     lambda_retries: dict[str, int] = field(default_factory=lambda: dict(TEMPLATE_RETRIES))
     botocore_retries: int = 0  # >0: each faulted call is sent again up to this many times (standard mode)
+    contention: bool = False  # DynamoDB as AWS runs it: conflicts, hot keys (benchmarks/chaos/contention.py)

@@ -34,6 +34,7 @@ from ganger.starts import plan_claims
 from ganger.tasks import Task
 
 logger = logging.getLogger(__name__)
+LANE_CAP_TRIES = 5  # reads and conditional writes of one lane's counter while concurrent runs change it
 Logger(service="sosw_orchestrator")
 DRAIN_BATCH = 100  # rows of a retired lane moved per run
 
@@ -168,8 +169,7 @@ class Orchestrator(Processor[OrchestratorConfig]):
             caps = split_cap(max(0, cap - retired_held), lanes)
             result: list[Slots] = []
             for lane, slots in enumerate(current):
-                held = self.store.count_invoked(labourer.id, now, lane=lane) if slots is None else 0
-                updated = counter.set_cap(labourer.id, caps[lane], slots, held, lane)
+                updated = self._lane_cap(labourer, lane, caps[lane], slots, now)
                 if updated is None:
                     break
                 result.append(updated)
@@ -180,6 +180,18 @@ class Orchestrator(Processor[OrchestratorConfig]):
                     self._lanes_confirmed[labourer.id] = lanes
                 return result
         raise RuntimeError(f"labourer {labourer.id}: its slot counters kept changing while its cap was set")
+
+    def _lane_cap(self, labourer: Labourer, lane: int, cap: int, slots: Slots | None, now: float) -> Slots | None:
+        """One lane's counter set to ``cap``; when a concurrent run changed it first (many nudged runs create a big
+        labourer's counters at once), read that lane again and retry it alone, not every lane."""
+        counter = self.store.slots
+        for _ in range(LANE_CAP_TRIES):
+            held = self.store.count_invoked(labourer.id, now, lane=lane) if slots is None else 0
+            updated = counter.set_cap(labourer.id, cap, slots, held, lane)
+            if updated is not None:
+                return updated
+            slots = counter.read(labourer.id, lane)
+        return None
 
     def drain_retired(self, labourer: Labourer, seen: int, now: float) -> int:
         """Empty the lanes ``lane_count`` .. ``seen`` - 1 that a lowered ``lanes`` (or max_simultaneous_invocations,

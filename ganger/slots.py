@@ -157,19 +157,23 @@ class SlotCounter:
         condition = "attribute_not_exists(lanes)"
         if seen > 1:
             condition, values[":seen"] = "lanes = :seen", {"N": str(seen)}
-        try:
-            self._ddb.update_item(
-                TableName=self.table,
-                Key=self.key(labourer_id),
-                UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(slot_cap) AND {condition}",
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
+        for attempt in range(CAP_CHANGE_ATTEMPTS):  # lane 0's counter is busy with claims: retry what is transient
+            try:
+                self._ddb.update_item(
+                    TableName=self.table,
+                    Key=self.key(labourer_id),
+                    UpdateExpression=update,
+                    ConditionExpression=f"attribute_exists(slot_cap) AND {condition}",
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                )
+                return True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    return False
+                if attempt == CAP_CHANGE_ATTEMPTS - 1 or not is_transient(exc):
+                    raise
+                self._sleep(jittered_delay(attempt, self._rand, base=0.05))
+        raise AssertionError("unreachable")
 
     def take(self, labourer_id: str, count: int, lane: int = 0) -> dict[str, Any]:
         """A transaction item that takes ``count`` slots, only if that many are free."""

@@ -39,6 +39,7 @@ class Contention:
     def __init__(self) -> None:
         self.on = False
         self.busy_updates = 0
+        self.busy_lane_records = 0  # the same, only for the update that records how many lanes the counters span
         self.cancelled = 0
 
     def __call__(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
@@ -50,6 +51,9 @@ class Contention:
                 raise ClientError(
                     {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
                      "CancellationReasons": reasons}, operation)  # fmt: skip
+        if operation == "UpdateItem" and self.busy_lane_records and "lanes" in params["UpdateExpression"]:
+            self.busy_lane_records -= 1
+            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "busy"}}, operation)
         if operation == "UpdateItem" and self.busy_updates and params["Key"]["task_id"]["S"].startswith(SLOTS):
             self.busy_updates -= 1
             raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "busy"}}, operation)
@@ -194,3 +198,17 @@ def test_a_cap_change_is_retried_while_the_counter_is_busy(
     result = system.run("sosw_orchestrator")
     assert result["stats"].get("labourer_errors", 0) == 0 and contention.busy_updates == 0
     assert counter(system) == (5, 0) and len(worker.held) == 5
+
+
+def test_recording_a_labourers_new_lanes_is_retried_while_lane_0s_counter_is_busy(
+    system: InProcessSystem, worker: Running, contention: Contention
+) -> None:
+    """Growing from 1 lane to 3, the Orchestrator records the span on lane 0's counter, which claims keep busy."""
+    system.set_labourers(labourers(cap=3))
+    system.schedule(job(6, "grow"))
+    system.set_labourers({LABOURER: {**labourers(cap=6)[LABOURER], "lanes": 3}})
+    contention.busy_lane_records = 3
+    result = system.run("sosw_orchestrator")
+    assert result["stats"].get("labourer_errors", 0) == 0 and contention.busy_lane_records == 0
+    item = system.clients.dynamodb.get_item(TableName="sosw_tasks", Key={"task_id": {"S": SLOTS + LABOURER}})["Item"]
+    assert item["lanes"] == {"N": "3"}

@@ -39,6 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganger.billing import item_kb
+
 READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems", "DescribeTable"})
 SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 
@@ -196,8 +198,6 @@ def writes_of(operation: str, body: dict[str, Any]) -> list[Write]:
 
 
 def _kb_units(*images: Item | None) -> int:
-    from ganger.billing import item_kb
-
     sizes = [item_kb(image) for image in images if image]
     return max(1, math.ceil(max(sizes))) if sizes else 1
 

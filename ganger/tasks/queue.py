@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ganger.lanes import lane_of, queue_key
 from ganger.tasks.base import StoreBase
 from ganger.tasks.records import (
@@ -24,8 +26,10 @@ from ganger.tasks.records import (
     RETRY_INDEX,
     Task,
 )
+from ganger.transient import is_transient
 
 OWED_PREFIX = "_ganger_owed#"  # a retry-table row of slots owed to a lane's counter (``StateChanges._end``)
+THROTTLED_BATCH_ROUNDS = 10  # a whole BatchWriteItem throttled this many times in a row: the error goes up
 
 
 @dataclass(frozen=True)
@@ -57,17 +61,24 @@ class QueueReads(StoreBase):
         return [QUEUE_BASE + last - count + 1 + i for i in range(count)]
 
     def put_new(self, tasks: Sequence[Task]) -> int:
-        """BatchWriteItem in 25s, retrying unprocessed items with backoff. Returns calls made."""
+        """BatchWriteItem in 25s, retrying unprocessed items with backoff, and a whole batch throttled (every item
+        on a hot key: DynamoDB then rejects the request) the same way, up to ``THROTTLED_BATCH_ROUNDS`` in a row
+        beyond botocore's own retries. Returns calls made."""
         calls = 0
         for start in range(0, len(tasks), MAX_BATCH_WRITE):
             requests = [{"PutRequest": {"Item": t.to_item()}} for t in tasks[start : start + MAX_BATCH_WRITE]]
-            delay = 0.05
+            delay, throttled = 0.05, 0
             while requests:
-                response = self._ddb.batch_write_item(RequestItems={self.tables.tasks: requests})
                 calls += 1
-                requests = response.get("UnprocessedItems", {}).get(self.tables.tasks, [])
+                try:
+                    response = self._ddb.batch_write_item(RequestItems={self.tables.tasks: requests})
+                    requests, throttled = response.get("UnprocessedItems", {}).get(self.tables.tasks, []), 0
+                except ClientError as exc:
+                    throttled += 1
+                    if not is_transient(exc) or throttled >= THROTTLED_BATCH_ROUNDS:
+                        raise
                 if requests:
-                    self._sleep(delay)
+                    self._sleep(self._rand.uniform(delay / 2, delay))
                     delay = min(delay * 2, 2.0)
         return calls
 

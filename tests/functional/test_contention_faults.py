@@ -40,6 +40,7 @@ class Contention:
         self.on = False
         self.busy_updates = 0
         self.busy_lane_records = 0  # the same, only for the update that records how many lanes the counters span
+        self.throttled_batches = 0  # BatchWriteItems rejected whole with ThrottlingException (every item on a hot key)
         self.cancelled = 0
 
     def __call__(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
@@ -51,6 +52,9 @@ class Contention:
                 raise ClientError(
                     {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
                      "CancellationReasons": reasons}, operation)  # fmt: skip
+        if operation == "BatchWriteItem" and self.throttled_batches:
+            self.throttled_batches -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "hot key"}}, operation)
         if operation == "UpdateItem" and self.busy_lane_records and "lanes" in params["UpdateExpression"]:
             self.busy_lane_records -= 1
             raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "busy"}}, operation)
@@ -212,3 +216,15 @@ def test_recording_a_labourers_new_lanes_is_retried_while_lane_0s_counter_is_bus
     assert result["stats"].get("labourer_errors", 0) == 0 and contention.busy_lane_records == 0
     item = system.clients.dynamodb.get_item(TableName="sosw_tasks", Key={"task_id": {"S": SLOTS + LABOURER}})["Item"]
     assert item["lanes"] == {"N": "3"}
+
+
+def test_a_job_whose_batches_are_throttled_whole_is_still_written(
+    system: InProcessSystem, worker: Running, contention: Contention
+) -> None:
+    """A BatchWriteItem whose every item goes to a hot index key is rejected as a whole: the Scheduler waits and
+    writes it again instead of failing the job part-way."""
+    system.set_labourers(labourers(cap=3))
+    contention.throttled_batches = 3
+    result = system.schedule(job(30, "hot"))
+    assert result["tasks_created"] == 30 and contention.throttled_batches == 0
+    assert system.store.count_queued(LABOURER, system.clock()) + len(worker.held) == 30

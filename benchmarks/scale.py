@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.dispatch import _max_running
 from benchmarks.workload import prepare_environment, stdout_to_stderr
 
 T0 = 1_800_000_000.0
@@ -290,15 +291,6 @@ def _steady_window(workload: Workload, completions: list[float]) -> tuple[float,
     start = completions[0] + workload.duration
     end = completions[int(0.9 * (len(completions) - 1))] if len(completions) >= workload.tasks else completions[-1]
     return (start, end) if end > start else None
-
-
-def _max_running(intervals: list[tuple[float, float]]) -> int:
-    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    return peak
 
 
 def run_all(workloads: list[str], designs: list[str]) -> dict[str, Any]:

@@ -212,15 +212,7 @@ class QueueReads(StoreBase):
             "KeyConditionExpression": "labourer_id = :l AND desired_launch_time <= :now",
             "ExpressionAttributeValues": {":l": {"S": key}, ":now": {"N": str(int(now))}},
         }
-        tasks: list[Task] = []
-        owed: list[OwedSlots] = []
-        for item in self._query(limit=limit, **query):
-            task_id = item["task_id"]["S"]
-            if task_id.startswith(OWED_PREFIX):
-                owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
-            else:
-                tasks.append(Task.from_item(item))
-        return tasks, owed
+        return _retry_rows(key, self._query(limit=limit, **query))
 
     def due_retries(self, labourer_id: str, now: float, limit: int, lanes: int = 1) -> list[Task]:
         """Retry-table tasks whose desired launch time has come (an LSI query per lane)."""
@@ -287,15 +279,7 @@ class QueueReads(StoreBase):
             "KeyConditionExpression": "labourer_id = :l",
             "ExpressionAttributeValues": {":l": {"S": key}},
         }
-        tasks: list[Task] = []
-        owed: list[OwedSlots] = []
-        for item in self._query(limit=limit, **query):
-            task_id = item["task_id"]["S"]
-            if task_id.startswith(OWED_PREFIX):
-                owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
-            else:
-                tasks.append(Task.from_item(item))
-        return tasks, owed
+        return _retry_rows(key, self._query(limit=limit, **query))
 
     def get(self, task_id: str) -> Task | None:
         """The live task (consistent GetItem), or None."""
@@ -319,3 +303,16 @@ class QueueReads(StoreBase):
             ConsistentRead=True,
         ).get("Item")
         return Task.from_item(item) if item else None
+
+
+def _retry_rows(key: str, items: Iterator[dict[str, Any]]) -> tuple[list[Task], list[OwedSlots]]:
+    """A lane's retry-table rows apart: the tasks waiting to retry, and the rows of slots owed to its counter."""
+    tasks: list[Task] = []
+    owed: list[OwedSlots] = []
+    for item in items:
+        task_id = item["task_id"]["S"]
+        if task_id.startswith(OWED_PREFIX):
+            owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
+        else:
+            tasks.append(Task.from_item(item))
+    return tasks, owed

@@ -262,8 +262,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if outcome is Ended.NOT_OWNED:
                 return outcome
         ended = self._retrying(lambda: end(None))
-        if candidates and ended is Ended.DONE:  # every candidate was taken: the freed slot starts the next task
-            self.start_queued(labourer, now, limit=1)
+        if candidates and ended is Ended.DONE:  # every candidate was taken: the free slots start tasks (this one,
+            # and any that other lost hand-offs left in the counter, which nothing else would use before the tick)
+            self.start_queued(labourer, now)
         return ended
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
@@ -278,8 +279,8 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             return outcome
         if retirer.owed:  # stored; its slot given back later by the Scavenger
             self.stats["slots_owed"] += retirer.owed
-        else:  # the freed slot takes the next queued task
-            self.start_queued(labourer, now, limit=1)
+        else:  # the freed slot (and any other free one) takes a queued task
+            self.start_queued(labourer, now)
         return {"retried": "failed_retried", "dead": "failed_dead"}.get(outcome, outcome)
 
 

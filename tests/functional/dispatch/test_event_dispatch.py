@@ -200,3 +200,33 @@ def test_a_failed_start_leaves_the_job_scheduled_for_the_tick(system: InProcessS
     del scheduler.store.slots.read
     system.tick()
     assert len(worker.held) == 4, "the minute tick started them"
+
+
+def test_a_slot_no_hand_off_could_take_starts_every_free_slot(system: InProcessSystem, worker: Running) -> None:
+    # Hand-offs that all lost their candidates leave slots free in the counter (at scale: a wave of completions
+    # reaching for the same queued tasks). The next slot that goes back must start every free slot, not one,
+    # or the lost ones stay idle until the minute tick while tasks wait.
+    system.set_labourers(labourers(cap=4))
+    system.schedule(job(10))
+    assert len(worker.held) == 4
+    system.store.slots.set_cap(LABOURER, 6, system.store.slots.read(LABOURER), held=4)
+    assert slots(system) == (6, 2), "two slots free and idle, six tasks queued"
+    assistant = system.essentials["sosw_worker_assistant"]
+    finishing = worker.held[0]["task_id"]
+    real_handoff = assistant.starter.handoff
+
+    def stale_candidates(*args: Any, **kwargs: Any) -> Any:
+        """The queue as read, but each task moved by another path before this hand-off's transaction."""
+        handoffs = real_handoff(*args, **kwargs)
+        for handoff in handoffs:
+            system.clients.dynamodb.update_item(
+                TableName="sosw_tasks", Key={"task_id": {"S": handoff.task.task_id}},
+                UpdateExpression="SET greenfield = greenfield + :one", ExpressionAttributeValues={":one": {"N": "1"}},
+            )  # fmt: skip
+        return handoffs
+
+    assistant.starter.handoff = stale_candidates  # type: ignore[method-assign]
+    worker.finish(1)
+    assert finishing not in {event["task_id"] for event in worker.held}
+    assert len(worker.held) == 6, "the freed slot and the two idle ones took queued tasks"
+    assert slots(system) == (6, 0)

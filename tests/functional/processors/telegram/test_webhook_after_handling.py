@@ -58,7 +58,12 @@ def test_the_fake_bot_api_returns_reply_markup_only_for_inline_keyboards(bot: Bo
     message = bot_api(bot, "sendMessage", chat_id=USER, text="sure?", reply_markup=inline)["result"]
     assert message["reply_markup"] == inline
     # what the fake recorded (what `ganger chat` shows) keeps every keyboard
-    assert [r.reply_markup for r in bot.sent_to(USER) if r.method == "sendMessage"][0] == {"remove_keyboard": True}
+    recorded = [r.reply_markup for r in bot.sent_to(USER) if r.method == "sendMessage"]
+    assert recorded == [
+        {"remove_keyboard": True},
+        {"keyboard": [[{"text": "Shutdown"}]], "resize_keyboard": True},
+        inline,
+    ]
 
 
 def test_an_unexpected_failure_after_handling_is_counted_not_redelivered(

@@ -1,6 +1,7 @@
 """The fake Bot API's conversation endpoints, for `ganger chat` (loopback clients only).
 
-``POST /chat/send`` builds a real-shaped update from a JSON request (a text, a photo, a document or
+``POST /chat/send`` builds a real-shaped update from a JSON request (``Content-Type: application/json``
+only, which a cross-site form cannot send; a text, a photo, a document or
 a press on an inline button of the bot's last question), delivers it to the registered webhook with
 its secret token, as Telegram does, and answers with the webhook's status and a cursor.
 ``GET /chat/messages?chat_id=&after=&wait=`` returns what the bot sent to that chat after the

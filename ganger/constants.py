@@ -26,7 +26,11 @@ ENV_DEAD_TASKS_TOPIC = "GANGER_DEAD_TASKS_TOPIC_ARN"
 ENV_ORCHESTRATOR_FUNCTION = "GANGER_ORCHESTRATOR_FUNCTION"  # whom the essentials nudge
 ENV_MODEL_DIR = "GANGER_MODEL_DIR"  # the processors' model files (default ~/.cache/ganger/models)
 ENV_LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package: models/ ship inside it
+ENV_TELEGRAM_TOKEN = "GANGER_TELEGRAM_TOKEN"  # `ganger local`'s real bot token (never on the command line)
+ENV_MOTO_DISABLE_GLOBAL_CORS = "MOTO_DISABLE_GLOBAL_CORS"  # moto reads it once, when moto.settings is imported
 DEFAULT_MODEL_DIR = "~/.cache/ganger/models"
+# `ganger chat`'s user: `ganger local` allows it only with its fake Bot API (config/ ships no allowed user).
+LOCAL_CHAT_USER = 123456789
 
 DEFAULT_CONFIG_ENV = "production"
 DEFAULT_CONFIG_TABLE = "config"

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ganger.cli.target import LocalState
+from ganger.constants import LOCAL_CHAT_USER
 from ganger.errors import GangerError
 
-DEFAULT_USER = 123456789  # the allowed user of config/telegram_bot_config.json
+DEFAULT_USER = LOCAL_CHAT_USER  # the user `ganger local` allows with its fake Bot API
 MEDIA_SUFFIX = {"sendPhoto": ".jpg", "sendVideo": ".mp4", "sendDocument": ".bin"}
 PROMPT_HELP = "type a message; :photo PATH, :document PATH, :press LABEL, :quit"
 
@@ -58,7 +59,7 @@ class ChatClient:
     def local(cls, user_id: int) -> ChatClient:
         state = LocalState.read()
         if state is None or not state.telegram_url:
-            raise ChatUnavailable("no local bot: start `ganger local` first (without --telegram-token)")
+            raise ChatUnavailable("no local bot: start `ganger local` first (with its fake Bot API: no real bot token)")
         return cls(state.telegram_url.removesuffix("/bot"), user_id)
 
     def _call(self, path: str, body: dict[str, Any] | None = None, timeout: float = 130) -> dict[str, Any]:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ganger.cli.target import state_file
+from ganger.constants import ENV_TELEGRAM_TOKEN
 from ganger.errors import GangerError
+
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+TOKEN_FLAG_GONE = (
+    "--telegram-token is no longer accepted: a token on the command line shows in `ps` and in your shell "
+    f"history (revoke that one with @BotFather). Set {ENV_TELEGRAM_TOKEN}, or put the token in a file and "
+    "pass --telegram-token-file PATH"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +41,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--speed", type=float, default=None, help="compress rule time N times (default 1; 30 with --demo)"
     )
-    parser.add_argument("--telegram-token", help="talk to real Telegram by long polling, with this bot token")
+    parser.add_argument(
+        "--telegram-token-file",
+        type=Path,
+        metavar="PATH",
+        help=f"talk to real Telegram by long polling, with the bot token in this file (or set {ENV_TELEGRAM_TOKEN})",
+    )
+    parser.add_argument("--telegram-token", help=argparse.SUPPRESS)  # gone: refused with TOKEN_FLAG_GONE
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent Event invocations (default 8)")
     parser.add_argument(
         "--contention",
@@ -59,11 +76,12 @@ def run(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise GangerError(f"--speed must be positive, got {args.speed:g}")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.WARNING))
-    if args.demo and args.telegram_token:
-        raise SystemExit("ganger: error: --demo uses the fake Telegram; drop --telegram-token")
+    token = telegram_token(args.telegram_token, args.telegram_token_file, os.environ)
+    if args.demo and token:
+        raise GangerError(f"--demo uses the fake Telegram; drop --telegram-token-file and {ENV_TELEGRAM_TOKEN}")
     speed = args.speed if args.speed is not None else (30.0 if args.demo else 1.0)
     say = _printer(started)
-    options = LocalOptions(port=args.port, speed=speed, telegram_token=args.telegram_token,
+    options = LocalOptions(port=args.port, speed=speed, telegram_token=token,
                            concurrency=args.concurrency, say=say, contention=args.contention)  # fmt: skip
     system = LocalSystem(options)
     counter = ApiCallCounter()
@@ -94,6 +112,25 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
             _forget_state()
             say("stopped")
+
+
+def telegram_token(flag: str | None, path: Path | None, environ: Mapping[str, str]) -> str | None:
+    """The real bot token: from ``path`` (an explicit argument beats the environment) or ``GANGER_TELEGRAM_TOKEN``;
+    None for the fake Bot API. Never from the command line, and never echoed in an error."""
+    if flag is not None:
+        raise GangerError(TOKEN_FLAG_GONE)
+    if path is not None:
+        try:
+            token, source = path.read_text(encoding="utf-8").strip(), f"--telegram-token-file {path}"
+        except OSError as exc:
+            raise GangerError(f"--telegram-token-file {path}: cannot read it ({exc.strerror or exc})") from None
+    else:
+        token, source = environ.get(ENV_TELEGRAM_TOKEN, "").strip(), ENV_TELEGRAM_TOKEN
+        if not token:
+            return None
+    if not _TOKEN_SHAPE.match(token):
+        raise GangerError(f"{source}: not a Telegram bot token (expected <bot id>:<secret>, as @BotFather gives it)")
+    return token
 
 
 def _forget_state() -> None:

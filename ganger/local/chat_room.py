@@ -1,6 +1,7 @@
 """The fake Bot API's conversation endpoints, for `ganger chat` (loopback clients only).
 
-``POST /chat/send`` builds a real-shaped update from a JSON request (a text, a photo, a document or
+``POST /chat/send`` builds a real-shaped update from a JSON request (``Content-Type: application/json``
+only, which a cross-site form cannot send; a text, a photo, a document or
 a press on an inline button of the bot's last question), delivers it to the registered webhook with
 its secret token, as Telegram does, and answers with the webhook's status and a cursor.
 ``GET /chat/messages?chat_id=&after=&wait=`` returns what the bot sent to that chat after the
@@ -28,10 +29,16 @@ if TYPE_CHECKING:
 JsonDict = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_WAIT_SECONDS = 60.0
+JSON_ONLY = "Content-Type: application/json is required"
 
 
 class ChatRequestError(ValueError):
     """A conversation request that cannot be served (the message names the field)."""
+
+
+def _is_json(request: HttpRequest) -> bool:
+    media = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+    return media == "application/json"
 
 
 def _loopback(address: str) -> bool:
@@ -75,6 +82,8 @@ class ChatRoom:
             return HttpResponse.json(403, json.dumps({"ok": False, "description": "loopback clients only"}))
         try:
             if request.method == "POST" and request.path == "/chat/send":
+                if not _is_json(request):  # a cross-site form or text/plain POST cannot set this type
+                    return HttpResponse.json(415, json.dumps({"ok": False, "description": JSON_ONLY}))
                 return self._json(self.send(json.loads(request.body or b"{}")))
             if request.method == "GET" and request.path == "/chat/messages":
                 params = {k: v[-1] for k, v in request.query_params().items()}

@@ -2,7 +2,8 @@
 
 Every local component (Lambda endpoint, API front, fake Telegram) is a function from an
 ``HttpRequest`` to an ``HttpResponse``; this module owns the sockets and threads so that each
-component stays testable without them and ``stop()`` leaves no thread or port behind.
+component stays testable without them and ``stop()`` leaves no thread or port behind. A request with
+a foreign ``Host`` or ``Origin`` never reaches the component (``ganger.local.origin_guard``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ganger.local.origin_guard import REFUSED_STATUS, refusal, refusal_body, without_cors
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +154,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             client_ip=str(self.client_address[0]),
         )
+        reason = refusal(self._joined("Host"), self._joined("Origin"), int(self.server.server_address[1]))
+        if reason is not None:
+            logger.warning("refused %s %s: %s", self.command, redact(request.path), reason)
+            self._write(HttpResponse(REFUSED_STATUS, refusal_body(reason), (("Content-Type", "application/json"),)))
+            return
         try:
             response = self.server.handle_request_fn(request)
         except Exception:
@@ -158,9 +166,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = HttpResponse.json(500, '{"message": "Internal server error"}')
         self._write(response)
 
+    def _joined(self, name: str) -> str | None:
+        """Every value of a header, joined with commas as WSGI does; None when absent."""
+        values = self.headers.get_all(name)
+        return ",".join(values) if values else None
+
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
-        for name, value in response.headers:
+        for name, value in without_cors(response.headers):
             if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))

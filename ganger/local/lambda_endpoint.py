@@ -62,7 +62,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
-_PROXY_SKIP_HEADERS = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length"})
+# Host and Origin are checked here (origin_guard); the proxied call is the endpoint's own, to moto's address.
+_PROXY_SKIP_HEADERS = frozenset({"host", "origin", "connection", "keep-alive", "transfer-encoding", "content-length"})
 
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"

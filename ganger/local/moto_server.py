@@ -2,7 +2,8 @@
 
 moto's ``ThreadedMotoServer`` neither closes its listening socket nor joins its request threads on
 ``stop()``, so this module runs the same WSGI application (``moto.server`` exports it) with a
-werkzeug server that does both.
+werkzeug server that does both. The application is wrapped in ``origin_guard.GuardedWsgiApp``: a web
+page the developer opens cannot read the embedded AWS (its secrets hold the bot token in local mode).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ganger.local.moto_cfn  # noqa: F401  (moto's CloudFormation learns AWS::L
 from ganger.clients import CLIENT_CONFIG
 from ganger.constants import DEFAULT_REGION
 from ganger.local.http_server import LOOPBACK, ConnectionTrackingMixin
+from ganger.local.origin_guard import GuardedWsgiApp
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ class EmbeddedAws:
         """Bind the port and serve moto on a background thread."""
         if self._server is not None:
             raise RuntimeError("EmbeddedAws already started")
-        app = _OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        app = GuardedWsgiApp(_OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app)))
         self._server = _MotoServer(self._host, self._port, app, handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ganger-moto")
         self._thread.start()

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, load_folder
+from ganger.constants import LOCAL_CHAT_USER
 from ganger.deploy.functions import PACKAGES
 from ganger.deploy.package import build_code_zip, package_key
 from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specifications
@@ -48,13 +49,14 @@ LOCAL_PARAMETERS = {"processors": {"ApiGatewayLogRole": "false"}}
 ROOT = Path(__file__).resolve().parents[2]
 CODE_BUCKET = "ganger-local-code"
 BOT_SECRET = "ganger/telegram-bot"
+BOT_CONFIG = "telegram_bot_config"
 FAKE_TOKEN = "1000000001:ganger-local-fake-bot-token"
 EMULATED = (
     "Lambda runtime: deployed functions run in this process through a local Lambda endpoint "
     "(AWS_ENDPOINT_URL_LAMBDA), since moto cannot run Lambda code without Docker",
     "rule clock: EventBridge rate()/cron() rules are fired here, since moto never fires them",
     "API front: API Gateway REST routes are served here, since moto stores but does not serve them",
-    "Telegram: a fake Bot API records what the bots send (or real Telegram by long polling with --telegram-token)",
+    "Telegram: a fake Bot API records what the bots send (or real Telegram by long polling with a real token)",
     "event-driven dispatch needs nothing emulated: the Scheduler, WorkerAssistant and Scavenger start tasks "
     "themselves (Invoke through the local Lambda endpoint) and nudge the Orchestrator; the fired minute rule "
     "is the safety net",
@@ -271,6 +273,8 @@ class LocalSystem:
             return
         if self.telegram is not None:
             set_webhook(self.telegram.base_url, FAKE_TOKEN, self.urls.webhook, self.urls.webhook_secret)
+            if allow_chat_user(store):
+                self.options.say(f"fake Telegram: chat user {LOCAL_CHAT_USER} (`ganger chat`) added to allowed_users")
         elif self.options.telegram_token:
             self.poller = TelegramPoller(
                 self.options.telegram_token, self.urls.webhook, secret_token=self.urls.webhook_secret
@@ -363,6 +367,20 @@ class LocalSystem:
                     return True
                 time.sleep(poll)
         return False
+
+
+def allow_chat_user(store: ConfigStore, user_id: int = LOCAL_CHAT_USER) -> bool:
+    """Allow `ganger chat`'s user, with the fake Bot API only: config/ ships no allowed user, and with a real
+    bot the developer allows their own account. True when it was added."""
+    stored = store.get(BOT_CONFIG)
+    value = stored.value if stored else {}
+    users = list(value.get("allowed_users") or [])
+    if user_id in users:
+        return False
+    store.put(
+        BOT_CONFIG, {**value, "allowed_users": [*users, user_id]}, expected_version=stored.version if stored else None
+    )
+    return True
 
 
 def set_webhook(base_url: str, token: str, url: str, secret: str) -> None:

@@ -33,6 +33,7 @@ from ganger.local.telegram_records import (
     media_json,
     new_file,
     ok,
+    returned_markup,
 )
 from ganger.local.telegram_updates import PhotoSpec, unique_id
 
@@ -257,7 +258,7 @@ class FakeTelegram:
             raise BotApiError(400, "Bad Request: message text is empty")
         chat_id = chat_id_of(form.fields.get("chat_id"))
         markup = json_field(form.fields.get("reply_markup"))
-        message = self._message(chat_id, text=text, reply_markup=markup)
+        message = self._message(chat_id, text=text, reply_markup=returned_markup(markup))
         self._record(
             SentRecord(
                 "sendMessage",
@@ -275,7 +276,9 @@ class FakeTelegram:
         stored, data, ref = self._media_source(field_name, form)
         caption = form.fields.get("caption")
         markup = json_field(form.fields.get("reply_markup"))
-        message = self._message(chat_id, caption=caption, reply_markup=markup, **{field_name: media_json(stored)})
+        message = self._message(
+            chat_id, caption=caption, reply_markup=returned_markup(markup), **{field_name: media_json(stored)}
+        )
         method = "send" + field_name.capitalize()
         self._record(
             SentRecord(
@@ -340,7 +343,7 @@ class FakeTelegram:
         )
         if form.fields.get("inline_message_id"):
             return True
-        message = self._message(chat_id, text=text, reply_markup=markup, edit_date=int(self._now()))
+        message = self._message(chat_id, text=text, reply_markup=returned_markup(markup), edit_date=int(self._now()))
         return {**message, "message_id": message_id or message["message_id"]}
 
     def _set_webhook(self, form: FormData) -> bool:

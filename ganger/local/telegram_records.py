@@ -109,6 +109,12 @@ def json_field(value: str | None) -> Any:
         return value
 
 
+def returned_markup(markup: Any) -> Any:
+    """The ``reply_markup`` of the Message the Bot API returns: Telegram includes it only for an inline
+    keyboard (python-telegram-bot reads any other as an inline keyboard and fails); None otherwise."""
+    return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+
+
 def media_json(stored: StoredFile) -> Any:
     """The Bot API's description of a stored file (a photo's sizes, a video, a document)."""
     base = {

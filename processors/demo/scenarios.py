@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore
+from ganger.constants import LOCAL_CHAT_USER
 from ganger.schema import merge
 from ganger.telegram import SECRET_HEADER
 from processors.devbox.local_boxes import make_box
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DEMO_USER = 123456789
+DEMO_USER = LOCAL_CHAT_USER
 
 
 @dataclass

@@ -10,8 +10,9 @@ it (``processors.telegram.router``: each feature's ``chat`` module, ``video``, `
 
 Redelivery rules: bad input gets 200 (a redelivery cannot fix it); a transient failure before the
 update was handled (the token unreadable, DynamoDB or Telegram unavailable) gets a 5xx and the
-claim is released, so Telegram's redelivery is handled; a redelivery of a handled update is a
-duplicate; one whose Lambda timed out is handled once its lease expires.
+claim is released, so Telegram's redelivery is handled; any failure after it was handled (a reply,
+marking it done) is logged and counted (``errors_after_handling``) and answered 200; a redelivery of a
+handled update is a duplicate; one whose Lambda timed out is handled once its lease expires.
 
 ``POST /results?predictionId=<id>``: sends the prediction's summary and annotated image to its chat,
 as a reply to the photo, once. A scheduled ``{"action": "report_dead_jobs"}`` tells each chat
@@ -30,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ganger.config import TypedConfig
 from ganger.errors import GangerError
 from ganger.processor import Processor, handler_for
+from ganger.redaction import redact
 from ganger.schema import parse, to_dict
 from ganger.telegram import (
     CredentialsSource,
@@ -182,11 +184,8 @@ class TelegramBot(Processor[TelegramBotConfig]):
             return response(503, {"ok": False, "retry": "transient failure"})
         try:
             dedupe.finish(bot_id, update.update_id)
-        except (
-            ClientError,
-            BotoCoreError,
-        ) as exc:  # handled: a redelivery after the lease repeats only idempotent work
-            logger.error("update %s handled but not marked done: %s", update.update_id, type(exc).__name__)
+        except Exception as exc:  # handled: a redelivery after the lease repeats only idempotent work
+            self._after_handling(f"marking update {update.update_id} done", exc)
         return response(200, {"ok": True})
 
     def dispatch(self, incoming: Incoming) -> None:
@@ -211,12 +210,19 @@ class TelegramBot(Processor[TelegramBotConfig]):
         )
 
     def _guarded(self, incoming: Incoming, call: Callable[[], Any]) -> None:
-        """A reply that fails is logged: the work is done, a redelivery would only repeat it."""
+        """A reply that fails is logged and counted, never a 5xx: the work is done, a redelivery would only
+        repeat it. Any error counts here, not only Telegram's (python-telegram-bot failing to read an answer)."""
         try:
             call()
         except (TelegramFailure, CredentialsUnavailable) as exc:
             logger.error("reply to chat %s failed: %s", incoming.chat_id, exc)
             self.stats["reply_failures"] += 1
+        except Exception as exc:
+            self._after_handling(f"reply to chat {incoming.chat_id}", exc)
+
+    def _after_handling(self, what: str, exc: Exception) -> None:
+        logger.error("%s failed after the update was handled: %s: %s", what, type(exc).__name__, redact(str(exc)))
+        self.stats["errors_after_handling"] += 1
 
     # ---- routing -------------------------------------------------------------------------------
 

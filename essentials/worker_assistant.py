@@ -31,6 +31,7 @@ from ganger import audit, constants
 from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.documents import WorkerAssistantConfig
 from ganger.errors import InvalidEvent, TransientAwsError, UnknownLabourer
+from ganger.labourer import Labourer
 from ganger.lanes import parse_queue_key
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
@@ -43,7 +44,8 @@ Logger(service="sosw_worker_assistant")
 
 ACTIONS = ("mark_task_as_completed", "mark_task_as_failed")
 _T = TypeVar("_T")
-MAX_HANDOFF_TRIES = 3  # queued tasks tried for an ending attempt's slot before it goes back to the counter
+MAX_HANDOFF_TRIES = 3  # queued tasks tried from one read of the queue for an ending attempt's slot
+HANDOFF_ROUNDS = 3  # reads of the queue (each after its candidates were all taken) before the slot goes back
 
 
 @dataclass(frozen=True)
@@ -239,17 +241,40 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if ended is Ended.DONE:
                 self.lane_cache.gave_back(task.labourer_id, task.holds_lane)
             return ended
+        tried = False
+        for _ in range(HANDOFF_ROUNDS):  # a fresh read of the queue when every candidate was taken meanwhile
+            candidates = self._candidates(labourer, now, task.holds_lane)
+            tried = tried or bool(candidates)
+            outcome, again = self._hand_off(task, labourer, candidates, end)
+            if outcome is not None:
+                return outcome
+            if not again or len(candidates) < MAX_HANDOFF_TRIES:
+                break
+        ended = self._retrying(lambda: end(None))
+        if tried and ended is Ended.DONE:  # every candidate was taken: the free slots start tasks (this one,
+            # and any that other lost hand-offs left in the counter, which nothing else would use before the tick)
+            self.start_queued(labourer, now)
+        return ended
+
+    def _candidates(self, labourer: Labourer, now: float, lane: int) -> list[Handoff]:
         try:
-            candidates = self.starter.handoff(labourer, now, task.holds_lane)[:MAX_HANDOFF_TRIES]
+            return self.starter.handoff(labourer, now, lane)[:MAX_HANDOFF_TRIES]
         except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off
             logger.warning("labourer %s: no hand-off, the queue could not be read: %s", labourer.id, exc)
-            candidates = []
+            return []
+
+    def _hand_off(
+        self, task: Task, labourer: Labourer, candidates: list[Handoff], end: Callable[[Handoff | None], Ended]
+    ) -> tuple[Ended | None, bool]:
+        """End the attempt handing its slot to the first candidate still queued: (how it ended, or None when
+        every candidate was taken; whether another read of the queue is worth it: not when the guard's counter
+        kept conflicting, then ``end(None)`` follows without a hand-off)."""
         for handoff in candidates:
             try:
                 outcome = self._retrying(functools.partial(end, handoff))
             except TransientAwsError as exc:  # the guard's counter kept conflicting: end without handing off
                 logger.warning("task %s: no hand-off (%s)", task.task_id, exc)
-                break
+                return None, False
             if outcome is Ended.HANDED_OFF:
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
@@ -258,14 +283,10 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
                 except (ClientError, BotoCoreError) as exc:  # the report is stored: never raise after that
                     logger.warning("task %s was claimed but not dispatched (%s); it expires and is retried",
                                    handoff.task.task_id, exc)  # fmt: skip
-                return outcome
+                return outcome, False
             if outcome is Ended.NOT_OWNED:
-                return outcome
-        ended = self._retrying(lambda: end(None))
-        if candidates and ended is Ended.DONE:  # every candidate was taken: the free slots start tasks (this one,
-            # and any that other lost hand-offs left in the counter, which nothing else would use before the tick)
-            self.start_queued(labourer, now)
-        return ended
+                return outcome, False
+        return None, True
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)

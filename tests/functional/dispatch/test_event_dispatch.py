@@ -202,6 +202,14 @@ def test_a_failed_start_leaves_the_job_scheduled_for_the_tick(system: InProcessS
     assert len(worker.held) == 4, "the minute tick started them"
 
 
+def moved_in_queue(system: InProcessSystem, task_id: str) -> None:
+    """Another path moved the queued task (its queue position changed): a claim read before fails its condition."""
+    system.clients.dynamodb.update_item(
+        TableName="sosw_tasks", Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET greenfield = greenfield + :one", ExpressionAttributeValues={":one": {"N": "1"}},
+    )  # fmt: skip
+
+
 def test_a_slot_no_hand_off_could_take_starts_every_free_slot(system: InProcessSystem, worker: Running) -> None:
     # Hand-offs that all lost their candidates leave slots free in the counter (at scale: a wave of completions
     # reaching for the same queued tasks). The next slot that goes back must start every free slot, not one,
@@ -219,10 +227,7 @@ def test_a_slot_no_hand_off_could_take_starts_every_free_slot(system: InProcessS
         """The queue as read, but each task moved by another path before this hand-off's transaction."""
         handoffs = real_handoff(*args, **kwargs)
         for handoff in handoffs:
-            system.clients.dynamodb.update_item(
-                TableName="sosw_tasks", Key={"task_id": {"S": handoff.task.task_id}},
-                UpdateExpression="SET greenfield = greenfield + :one", ExpressionAttributeValues={":one": {"N": "1"}},
-            )  # fmt: skip
+            moved_in_queue(system, handoff.task.task_id)
         return handoffs
 
     assistant.starter.handoff = stale_candidates  # type: ignore[method-assign]
@@ -230,3 +235,30 @@ def test_a_slot_no_hand_off_could_take_starts_every_free_slot(system: InProcessS
     assert finishing not in {event["task_id"] for event in worker.held}
     assert len(worker.held) == 6, "the freed slot and the two idle ones took queued tasks"
     assert slots(system) == (6, 0)
+
+
+def test_a_hand_off_whose_candidates_were_all_taken_reads_the_queue_again(
+    system: InProcessSystem, worker: Running
+) -> None:
+    # A wave of completions reaching for the same queued tasks: the losers read the queue again and hand their
+    # slots over, rather than each giving its slot back to the lane's counter (the one contended item).
+    system.set_labourers(labourers(cap=4))
+    system.schedule(job(10))
+    assistant = system.essentials["sosw_worker_assistant"]
+    real_handoff = assistant.starter.handoff
+    reads = []
+
+    def first_read_stale(*args: Any, **kwargs: Any) -> Any:
+        handoffs = real_handoff(*args, **kwargs)
+        reads.append(len(handoffs))
+        if len(reads) == 1:  # another hand-off took each of these first
+            for handoff in handoffs:
+                moved_in_queue(system, handoff.task.task_id)
+        return handoffs
+
+    assistant.starter.handoff = first_read_stale  # type: ignore[method-assign]
+    handed_off = assistant.stats["handed_off"]
+    worker.finish(1)
+    assert len(reads) == 2 and len(worker.held) == 4
+    assert assistant.stats["handed_off"] == handed_off + 1, "the slot passed on without the counter"
+    assert slots(system) == (4, 0)

@@ -62,14 +62,18 @@ class DependencySpec:
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     def pinned(self) -> list[str]:
+        """The distributions as hash-checked requirement lines (``NAME==VERSION --hash=sha256:...``)."""
         self.lock.check_covers(self.distributions)
-        return [f"{canonical(d)}=={self.lock.pins[canonical(d)]}" for d in self.distributions]
+        return [self.lock.requirement(d) for d in self.distributions]
 
-    def pip_command(self, target: Path, constraints: Path) -> list[str]:
+    def pip_command(self, target: Path, constraints: Path, requirements: Path) -> list[str]:
+        """pip in hash-checking mode: the distributions from ``requirements`` (``pinned``), their dependencies
+        held to the lock's versions and hashes by ``constraints`` (the lock); a file whose sha256 differs, or a
+        dependency the lock does not hash, fails the install."""
         return [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--target", str(target), *self.platform.pip_options(), "--constraint", str(constraints),
-            *self.pinned(),
+            "--require-hashes", "--target", str(target), *self.platform.pip_options(),
+            "--constraint", str(constraints), "--requirement", str(requirements),
         ]  # fmt: skip
 
 
@@ -94,7 +98,9 @@ def install(spec: DependencySpec, cache_dir: Path | None = None, run: Runner = _
         if spec.distributions:
             constraints = staging / ".ganger-constraints.txt"
             constraints.write_text(spec.lock.text)
-            result = run(spec.pip_command(staging / "site", constraints))
+            requirements = staging / ".ganger-requirements.txt"
+            requirements.write_text("".join(f"{line}\n" for line in spec.pinned()))
+            result = run(spec.pip_command(staging / "site", constraints, requirements))
             if result.returncode != 0:
                 tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-5:])
                 raise DependencyError(

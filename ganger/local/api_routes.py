@@ -145,7 +145,12 @@ def _is_binary(content_type: str | None, body: bytes, binary_types: Sequence[str
     return False
 
 
-def iam_caller(request: HttpRequest, account: str = "123456789012") -> dict[str, str] | None:
+LOCAL_ACCOUNT = "123456789012"
+# Every signed caller of the local API front, as it names them (``iam_caller``): local mode has no IAM roles.
+LOCAL_CALLERS = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/*"
+
+
+def iam_caller(request: HttpRequest, account: str = LOCAL_ACCOUNT) -> dict[str, str] | None:
     """The identity API Gateway gives an AWS_IAM route's signed request; None when it is not signed.
     Locally the signature's form is checked, not its value (moto's credentials are not secret)."""
     found = _SIGV4.match(request.header("Authorization") or "")

@@ -32,6 +32,7 @@ from ganger.deploy.stacks import default_stacks, execute, plan, ttl_specificatio
 from ganger.documents import validate
 from ganger.labourer import Labourer, read_labourers
 from ganger.local.api_front import ApiFront
+from ganger.local.api_routes import LOCAL_CALLERS
 from ganger.local.clock import RuleClock
 from ganger.local.lambda_endpoint import LAMBDA_RETRY_DELAYS, LocalLambdaEndpoint, sqs_destination
 from ganger.local.moto_fast import fast_moto
@@ -269,6 +270,8 @@ class LocalSystem:
         if self.urls.results:
             stored = store.get("image_worker_config")
             store.put("image_worker_config", {**(stored.value if stored else {}), "results_url": self.urls.results})
+            bot = store.get("telegram_bot_config")  # the local front names callers by access key, not by role
+            store.put("telegram_bot_config", {**(bot.value if bot else {}), "results_callers": [LOCAL_CALLERS]})
         if not self.urls.webhook:
             return
         if self.telegram is not None:

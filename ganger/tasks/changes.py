@@ -15,7 +15,7 @@ from ganger.errors import TransientAwsError
 from ganger.lanes import queue_key
 from ganger.tasks.base import logger
 from ganger.tasks.queue import OWED_PREFIX
-from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, Task
+from ganger.tasks.records import MARKER_PREFIX, MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, Task, is_marker
 from ganger.tasks.start_marks import ABANDONED, mark_put
 from ganger.tasks.transactions import Transactions
 
@@ -60,8 +60,9 @@ class StateChanges(Transactions):
     def claim_item(
         self, task: Task, token: str, now: float, invoked_greenfield: int, slot_lane: int | None = None
     ) -> dict[str, Any]:
-        """The transaction item that claims one queued task: only if it is still at the same queue position.
-        A task claimed with another lane's slot records that lane (``slot_lane``)."""
+        """The transaction item that claims one queued task: only if it is still at the same queue position and
+        is no ``_ganger_`` row (see ``is_marker``). A task claimed with another lane's slot records that lane
+        (``slot_lane``)."""
         sets = "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now"
         values = {
             ":inv": {"N": str(invoked_greenfield)},
@@ -69,6 +70,7 @@ class StateChanges(Transactions):
             ":now": {"N": str(int(now))},
             ":one": {"N": "1"},
             ":old": {"N": str(task.greenfield)},
+            ":marker": {"S": MARKER_PREFIX},
         }
         removes = ""
         if slot_lane is not None and slot_lane != task.lane:
@@ -81,7 +83,7 @@ class StateChanges(Transactions):
                 "TableName": self.tables.tasks,
                 "Key": {"task_id": {"S": task.task_id}},
                 "UpdateExpression": f"{sets} ADD attempts :one{removes}",
-                "ConditionExpression": "greenfield = :old",
+                "ConditionExpression": "greenfield = :old AND NOT begins_with(task_id, :marker)",
                 "ExpressionAttributeValues": values,
             }
         }
@@ -102,7 +104,8 @@ class StateChanges(Transactions):
         a fresh token, greenfield = invoked; only while the task is still at the same queue position and the lane
         has the slots. Transactions of up to 99 tasks plus the lane's slot counter (1 call each); a task taken by
         someone else is skipped, and when the slots run short only as many as are free are claimed. A claim
-        that keeps conflicting is given up (the tasks stay queued for the next start): it never raises for that."""
+        that keeps conflicting is given up (the tasks stay queued for the next start): it never raises for that.
+        A ``_ganger_`` row is never claimed (``is_marker``)."""
         pending = [
             (
                 t,
@@ -110,6 +113,7 @@ class StateChanges(Transactions):
                 self.claim_item(t, tok, now, invoked_greenfield, slot_lane),
             )
             for t, tok in zip(tasks, tokens, strict=True)
+            if not _refused(t)
         ]
         done: list[Task] = []
         while pending:
@@ -302,3 +306,12 @@ class StateChanges(Transactions):
                 "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}},
             }
         }
+
+
+def _refused(task: Task) -> bool:
+    if is_marker(task.task_id):
+        logger.error(
+            "refused to claim %s: a ganger marker row is no task (it should not be in the index)", task.task_id
+        )
+        return True
+    return False

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ganger.lanes import lane_of, queue_key
-from ganger.tasks.base import StoreBase
+from ganger.tasks.base import StoreBase, logger
 from ganger.tasks.records import (
     CLOSED_INDEX,
     GREENFIELD_INDEX,
@@ -25,6 +25,7 @@ from ganger.tasks.records import (
     QUEUE_BASE,
     RETRY_INDEX,
     Task,
+    is_marker,
 )
 from ganger.transient import is_transient
 
@@ -131,13 +132,25 @@ class QueueReads(StoreBase):
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _greenfield_query(self, key: str, condition: str, values: dict[str, int]) -> dict[str, Any]:
+    def _greenfield_query(self, key: str, condition: str = "", values: dict[str, int] | None = None) -> dict[str, Any]:
         return {
             "TableName": self.tables.tasks,
             "IndexName": GREENFIELD_INDEX,
-            "KeyConditionExpression": f"labourer_id = :l AND {condition}",
-            "ExpressionAttributeValues": {":l": {"S": key}, **{k: {"N": str(v)} for k, v in values.items()}},
+            "KeyConditionExpression": f"labourer_id = :l AND {condition}" if condition else "labourer_id = :l",
+            "ExpressionAttributeValues": {":l": {"S": key}, **{k: {"N": str(v)} for k, v in (values or {}).items()}},
         }
+
+    def _tasks(self, items: Iterator[dict[str, Any]]) -> list[Task]:
+        """The tasks among greenfield-index rows: never a ``_ganger_`` row. ganger writes none there; one that got
+        there anyway (a worker role may write start marks) is no task, and reading it as one would start it."""
+        tasks = []
+        for item in items:
+            task_id = item["task_id"]["S"]
+            if is_marker(task_id):
+                logger.error("%s is in the greenfield index: not a task, ignored", task_id)
+                continue
+            tasks.append(Task.from_item(item))
+        return tasks
 
     @staticmethod
     def _keys(labourer_id: str, lanes: int) -> list[str]:
@@ -153,7 +166,7 @@ class QueueReads(StoreBase):
     def queued_in_lane(self, labourer_id: str, lane: int, now: float, limit: int) -> list[Task]:
         """The first ``limit`` queued tasks of one lane, front first (one Query per 100)."""
         query = self._greenfield_query(queue_key(labourer_id, lane), "greenfield < :now", {":now": int(now)})
-        return [Task.from_item(i) for i in self._query(limit=limit, ScanIndexForward=True, **query)]
+        return self._tasks(self._query(limit=limit, ScanIndexForward=True, **query))
 
     def queued(self, labourer_id: str, now: float, limit: int, lanes: int = 1, lane: int | None = None) -> list[Task]:
         """The first ``limit`` queued tasks over the lanes (or of one ``lane``), front first (a Query per lane
@@ -189,7 +202,7 @@ class QueueReads(StoreBase):
             query = self._greenfield_query(
                 key, "greenfield BETWEEN :now AND :r", {":now": int(now), ":r": running_after}
             )
-            found += [Task.from_item(i) for i in self._query(limit=limit - len(found), **query)]
+            found += self._tasks(self._query(limit=limit - len(found), **query))
             if len(found) >= limit:
                 break
         return found
@@ -263,13 +276,7 @@ class QueueReads(StoreBase):
 
     def live_in_lane(self, labourer_id: str, lane: int, limit: int) -> list[Task]:
         """Any live task of one lane, queued or invoked (one greenfield-index Query per 100)."""
-        query = {
-            "TableName": self.tables.tasks,
-            "IndexName": GREENFIELD_INDEX,
-            "KeyConditionExpression": "labourer_id = :l",
-            "ExpressionAttributeValues": {":l": {"S": queue_key(labourer_id, lane)}},
-        }
-        return [Task.from_item(i) for i in self._query(limit=limit, **query)]
+        return self._tasks(self._query(limit=limit, **self._greenfield_query(queue_key(labourer_id, lane))))
 
     def retry_rows_in_lane(self, labourer_id: str, lane: int, limit: int) -> tuple[list[Task], list[OwedSlots]]:
         """Every retry-table row of one lane, due or not: the tasks waiting to retry and the owed-slot rows."""
@@ -282,11 +289,11 @@ class QueueReads(StoreBase):
         return _retry_rows(key, self._query(limit=limit, **query))
 
     def get(self, task_id: str) -> Task | None:
-        """The live task (consistent GetItem), or None."""
+        """The live task (consistent GetItem), or None (a ``_ganger_`` row is no task, whatever it carries)."""
         item = self._ddb.get_item(
             TableName=self.tables.tasks, Key={"task_id": {"S": task_id}}, ConsistentRead=True
         ).get("Item")
-        return Task.from_item(item) if item and "labourer_id" in item else None
+        return Task.from_item(item) if item and "labourer_id" in item and not is_marker(task_id) else None
 
     def get_closed(self, task_id: str) -> Task | None:
         item = self._ddb.get_item(
@@ -313,6 +320,8 @@ def _retry_rows(key: str, items: Iterator[dict[str, Any]]) -> tuple[list[Task], 
         task_id = item["task_id"]["S"]
         if task_id.startswith(OWED_PREFIX):
             owed.append(OwedSlots(key, task_id, int(item.get("owed_slots", {"N": "0"})["N"])))
+        elif is_marker(task_id):
+            logger.error("%s is in the retry table: not a task, ignored", task_id)
         else:
             tasks.append(Task.from_item(item))
     return tasks, owed

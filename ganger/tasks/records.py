@@ -26,6 +26,12 @@ CLOSED_INDEX = "labourer_task_status_with_time"
 MAX_TRANSACTION_ITEMS = 100
 MAX_BATCH_WRITE = 25
 
+
+def is_marker(task_id: str) -> bool:
+    """A row ganger keeps for itself (start mark, counter, job marker): never a task, whatever it carries."""
+    return task_id.startswith(MARKER_PREFIX)
+
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 

@@ -50,6 +50,7 @@ from processors.image.predictions import PredictionStore
 from processors.telegram import job_reports
 from processors.telegram import jobs as chat_jobs
 from processors.telegram.api_events import ApiRequest, response
+from processors.telegram.callers import allowed_callers, caller_allowed
 from processors.telegram.dedupe import Claim, UpdateDedupe
 from processors.telegram.incoming import Incoming
 from processors.telegram.jobs import ChatJobs
@@ -94,6 +95,9 @@ class TelegramBotConfig:
     scheduler_function: str = "sosw_scheduler"
     labourers: BotLabourers = field(default_factory=BotLabourers)
     dead_jobs_lookback_seconds: int = 6 * 3600  # report_dead_jobs reads this far back (it runs every minute)
+    # Signed callers POST /results accepts (ARN patterns, as API Gateway names them); empty: the image worker's
+    # role, from GANGER_RESULTS_CALLER_ROLE (processors.telegram.callers)
+    results_callers: list[str] = field(default_factory=list)
 
 
 class Redeliver(GangerError):
@@ -283,8 +287,12 @@ class TelegramBot(Processor[TelegramBotConfig]):
     def results(self, request: ApiRequest) -> dict[str, Any]:
         if not request.caller_arn:  # the route is AWS_IAM: API Gateway passes only signed callers
             return response(403, {"message": "Missing Authentication Token"})
-        prediction_id = request.query.get("predictionId", "")
         config = self.config
+        if not caller_allowed(request.caller_arn, allowed_callers(config.results_callers)):
+            logger.warning("POST /results refused to %s: not the image worker", request.caller_arn)
+            self.stats["results_refused"] += 1
+            return response(403, {"message": "Forbidden"})
+        prediction_id = request.query.get("predictionId", "")
         store = PredictionStore(self.clients.dynamodb, config.predictions_table)
         prediction = store.get(prediction_id) if prediction_id else None
         if prediction is None:

@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from benchmarks.harness import Clock, InProcessSystem
 from ganger.local.api_front import ApiFront
+from ganger.local.api_routes import LOCAL_CALLERS
 from ganger.local.telegram_fake import FakeTelegram, SentRecord
 from processors.demo.scenarios import DemoContext, post_update
 from processors.devbox.worker import DevboxWorker
@@ -118,7 +119,9 @@ def deploy_processors(region: str = "us-east-1") -> None:
 
 def configure(system: InProcessSystem, telegram: FakeTelegram, results_url: str) -> None:
     endpoint = {"base_url": telegram.base_url, "base_file_url": telegram.base_file_url}
-    system.config.put("telegram_bot_config", {"telegram": endpoint, "allowed_users": [USER]})
+    system.config.put(
+        "telegram_bot_config", {"telegram": endpoint, "allowed_users": [USER], "results_callers": [LOCAL_CALLERS]}
+    )
     system.config.put("video_worker_config", {"telegram": endpoint, "max_megabytes": 5})
     system.config.put("image_worker_config", {"results_url": results_url})
     system.config.put(

@@ -15,7 +15,8 @@ from ganger.deploy.lock import LockError, Platform, parse
 from ganger.deploy.package import build_code_zip, package_key
 from ganger.errors import GangerError
 
-LOCK = parse("aws-lambda-powertools==3.37.0\njmespath==1.1.0\ntyping-extensions==4.16.0\nboto3==1.44.8\n")
+PINS = {"aws-lambda-powertools": "3.37.0", "jmespath": "1.1.0", "typing-extensions": "4.16.0", "boto3": "1.44.8"}
+LOCK = parse("".join(f"{name}=={version} --hash=sha256:{'0' * 64}\n" for name, version in PINS.items()))
 
 
 def _names(data: bytes) -> list[str]:
@@ -36,12 +37,12 @@ def test_the_code_zip_is_deterministic_and_holds_every_handler_module() -> None:
 def test_pip_is_asked_for_lambda_wheels_at_the_locked_versions() -> None:
     spec = DependencySpec(("aws-lambda-powertools",), LOCK)
 
-    command = " ".join(spec.pip_command(Path("/t"), Path("/c.txt")))
+    command = " ".join(spec.pip_command(Path("/t"), Path("/c.txt"), Path("/r.txt")))
 
     assert "--target /t" in command
     assert "--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.11" in command
-    assert "--constraint /c.txt" in command
-    assert command.endswith("aws-lambda-powertools==3.37.0")
+    assert "--constraint /c.txt --requirement /r.txt" in command
+    assert spec.pinned() == [f"aws-lambda-powertools==3.37.0 --hash=sha256:{'0' * 64}"]
 
 
 def test_a_distribution_the_lock_does_not_pin_is_refused() -> None:
@@ -61,7 +62,8 @@ class FakePip:
         self.runs += 1
         target = Path(command[command.index("--target") + 1])
         target.mkdir(parents=True, exist_ok=True)
-        pins = [arg for arg in command if "==" in arg] + ["boto3==1.44.8"]
+        requirements = Path(command[command.index("--requirement") + 1]).read_text().split()
+        pins = [arg for arg in requirements if "==" in arg] + ["boto3==1.44.8"]
         for pin in pins:
             name, version = pin.split("==")
             module = name.replace("-", "_")
@@ -80,7 +82,9 @@ def test_dependencies_are_cached_by_the_lock_and_leave_out_what_lambda_provides(
     first = install(spec, tmp_path, run=pip)
     second = install(spec, tmp_path, run=pip)
     relocked = install(
-        DependencySpec(("aws-lambda-powertools",), parse(LOCK.text + "six==1.17.0\n")), tmp_path, run=pip
+        DependencySpec(("aws-lambda-powertools",), parse(LOCK.text + f"six==1.17.0 --hash=sha256:{'1' * 64}\n")),
+        tmp_path,
+        run=pip,
     )
 
     assert first == second and pip.runs == 2 and relocked != first

@@ -174,9 +174,8 @@ class Orchestrator(Processor[OrchestratorConfig]):
                     break
                 result.append(updated)
             if len(result) == lanes:
-                if lanes > seen:
-                    counter.record_lanes(labourer.id, lanes, seen)
-                if lanes >= seen:
+                recorded = lanes <= seen or counter.record_lanes(labourer.id, lanes, seen)
+                if lanes >= seen and recorded:
                     self._lanes_confirmed[labourer.id] = lanes
                 return result
         raise RuntimeError(f"labourer {labourer.id}: its slot counters kept changing while its cap was set")

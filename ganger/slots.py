@@ -149,7 +149,8 @@ class SlotCounter:
     def record_lanes(self, labourer_id: str, lanes: int, seen: int) -> bool:
         """Record on lane 0's counter that the labourer's counters now span ``lanes`` lanes (it was ``seen``):
         the Orchestrator drains the lanes beyond a lowered count before it records the lower one. Conditional
-        on ``seen``; False when another run recorded first."""
+        on ``seen``; False when another run recorded first, or when the counter stayed held by transactions
+        through every retry (the record is bookkeeping for a later drain: the next run records it)."""
         values: dict[str, Any] = {}
         update = "REMOVE lanes"
         if lanes > 1:
@@ -170,8 +171,11 @@ class SlotCounter:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                     return False
-                if attempt == CAP_CHANGE_ATTEMPTS - 1 or not is_transient(exc):
+                if not is_transient(exc):
                     raise
+                if attempt == CAP_CHANGE_ATTEMPTS - 1:
+                    logger.warning("labourer %s: lane 0's counter stayed busy; %d lanes recorded next run", labourer_id, lanes)
+                    return False
                 self._sleep(jittered_delay(attempt, self._rand, base=0.05))
         raise AssertionError("unreachable")
 

@@ -218,6 +218,26 @@ def test_recording_a_labourers_new_lanes_is_retried_while_lane_0s_counter_is_bus
     assert item["lanes"] == {"N": "3"}
 
 
+def test_a_lane_record_that_stays_busy_past_its_retries_fails_no_run_and_the_next_run_records_it(
+    system: InProcessSystem, worker: Running, contention: Contention
+) -> None:
+    """At cap 10,000 lane 0's counter can stay held by claims through every retry: the run still dispatches
+    (the span is bookkeeping for a later drain), and the next run with work records it."""
+    system.set_labourers(labourers(cap=3))
+    system.schedule(job(6, "grow"))
+    system.set_labourers({LABOURER: {**labourers(cap=6)[LABOURER], "lanes": 3}})
+    contention.busy_lane_records = 1000
+    result = system.run("sosw_orchestrator")
+    assert result["stats"].get("labourer_errors", 0) == 0 and len(worker.held) == 6
+    item = system.clients.dynamodb.get_item(TableName="sosw_tasks", Key={"task_id": {"S": SLOTS + LABOURER}})["Item"]
+    assert "lanes" not in item
+    contention.busy_lane_records = 0
+    system.schedule(job(2, "more"))  # queued behind the 6 running: the next run has work, reads the counters
+    system.run("sosw_orchestrator")
+    item = system.clients.dynamodb.get_item(TableName="sosw_tasks", Key={"task_id": {"S": SLOTS + LABOURER}})["Item"]
+    assert item["lanes"] == {"N": "3"}
+
+
 def test_a_job_whose_batches_are_throttled_whole_is_still_written(
     system: InProcessSystem, worker: Running, contention: Contention
 ) -> None:

@@ -174,7 +174,7 @@ class SlotCounter:
                 if not is_transient(exc):
                     raise
                 if attempt == CAP_CHANGE_ATTEMPTS - 1:
-                    logger.warning("labourer %s: lane 0's counter stayed busy; %d lanes recorded next run", labourer_id, lanes)
+                    logger.warning("labourer %s: lane 0's counter busy; %d lanes recorded next run", labourer_id, lanes)
                     return False
                 self._sleep(jittered_delay(attempt, self._rand, base=0.05))
         raise AssertionError("unreachable")

@@ -159,9 +159,20 @@ def test_an_image_file_over_the_limit_is_refused_and_other_files_are_ignored(bot
     assert _tasks(bot) == []
 
 
-def test_an_unreadable_image_is_answered(bot: Bot) -> None:
+def test_an_unreadable_image_is_answered_at_once(bot: Bot) -> None:
+    """The bytes decide, not the MIME type: a file that is not JPEG, PNG or WebP starts no job."""
     file_id = bot.telegram.add_file(b"GIF89a not really", file_name="x.gif", mime_type="image/gif")
     update = UpdateBuilder().document(file_id, chat_id=USER, file_name="x.gif", mime_type="image/gif", file_size=17)
+    bot.send(update)
+    bot.settle()
+    assert bot.texts_to(USER) == ["Sorry, I could not look at that: it is not a JPEG, PNG or WebP image."]
+    assert _tasks(bot) == []
+
+
+def test_an_image_that_does_not_decode_is_answered_in_its_thread(bot: Bot) -> None:
+    header = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + (10).to_bytes(4, "big") * 2  # 10 x 10, then no image
+    file_id = bot.telegram.add_file(header + bytes(40), file_name="x.png")
+    update = UpdateBuilder().document(file_id, chat_id=USER, file_name="x.png", mime_type="image/png", file_size=64)
     bot.send(update)
     bot.settle()
     answer = bot.sent_to(USER)[-1]

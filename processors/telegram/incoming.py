@@ -59,6 +59,10 @@ class Incoming:
 
     @property
     def job_id(self) -> str:
+        """A message's job comes from the message; a press's from the question pressed (one job per
+        question, however often it is pressed), never the same as a message's."""
+        if self.press is not None:
+            return f"tg-{self.chat_id}-press-{self.press.message_id}"
         return f"tg-{self.chat_id}-{self.message_id}"
 
     @property

@@ -37,6 +37,7 @@ class Route:
     kind: Kind
     argument: str = ""  # the link, the video query, the instance code, the day or the feeding text
     addressee: str = ""  # the bot a command names after "@", if any
+    asker: int = 0  # a button press: the user the button is bound to (0: none, nobody may press it)
 
 
 _COMMAND = re.compile(
@@ -53,17 +54,33 @@ def find_link(text: str) -> str | None:
     return match.group(0).rstrip(").,;!?") if match else None
 
 
-SHUTDOWN_PRESS = "shutdown"  # callback data "shutdown:<code>"
-CANCEL_PRESS = "cancel"
+SHUTDOWN_PRESS = "shutdown"  # callback data "shutdown:<asker>:<code>"
+CANCEL_PRESS = "cancel"  # callback data "cancel:<asker>:"
+MAX_PRESS_DATA = 64  # bytes of callback_data Telegram keeps
+
+
+class PressDataTooLong(ValueError):
+    """A button's data would be over Telegram's 64 bytes (an instance code too long)."""
+
+
+def press_data(action: str, asker: int, code: str = "") -> str:
+    """A button's callback data, bound to the user who asked: only that user's press acts."""
+    data = f"{action}:{asker}:{code}"
+    if len(data.encode()) > MAX_PRESS_DATA:
+        raise PressDataTooLong(f"button data {data[:20]!r}... is over Telegram's {MAX_PRESS_DATA} bytes")
+    return data
 
 
 def route_press(data: str) -> Route:
-    """The route of an inline button press (the data the bot put on the button)."""
-    name, _, code = data.partition(":")
+    """The route of an inline button press (the data the bot put on the button), with its asker."""
+    name, _, rest = data.partition(":")
+    asker, _, code = rest.partition(":")
+    if not asker.isdigit():  # a button from before the binding ("shutdown:<code>"): nobody's
+        asker, code = "0", rest
     if name == SHUTDOWN_PRESS:
-        return Route(Kind.DEVBOX_SHUTDOWN, code.lower())
+        return Route(Kind.DEVBOX_SHUTDOWN, code.lower(), asker=int(asker))
     if name == CANCEL_PRESS:
-        return Route(Kind.CANCEL)
+        return Route(Kind.CANCEL, asker=int(asker))
     return Route(Kind.UNKNOWN, data)
 
 

@@ -65,6 +65,7 @@ ROUTER = Router().include(
 )
 CONFIG_DOCUMENT = "telegram_bot_config"
 SOMETHING_WRONG = "Something went wrong, please try again..."
+NOT_YOUR_BUTTONS = "Only the person who asked can press these buttons."
 _TRANSIENT_CODES = {
     "ThrottlingException", "Throttling", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
     "TooManyRequestsException", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError",
@@ -193,10 +194,15 @@ class TelegramBot(Processor[TelegramBotConfig]):
         return response(200, {"ok": True})
 
     def dispatch(self, incoming: Incoming) -> None:
-        """Answer a message, or a button press (stop its spinner, act, edit the asking message)."""
+        """Answer a message, or a button press (stop its spinner, act, edit the asking message). A button is
+        bound to the user who asked (its callback data names them): anyone else's press gets a toast only."""
         press = incoming.press
         if press is None:
             self._send(incoming, self.answer(incoming))
+            return
+        if route_press(press.data).asker != incoming.user_id:  # someone else's buttons: a toast, nothing else
+            self.stats["presses_refused"] += 1
+            self._guarded(incoming, lambda: self.telegram.answer_callback_query(press.query_id, NOT_YOUR_BUTTONS))
             return
         reply = self.answer(incoming)
         self._guarded(incoming, lambda: self.telegram.answer_callback_query(press.query_id))

@@ -3,6 +3,8 @@
 ``download`` returns the file, or raises ``VideoRejected`` for what the user can fix (a link
 yt-dlp cannot use, a 4xx, a video too large or too long) and ``VideoDownloadFailed`` for what a
 retry may fix (network errors, 5xx). Only single-file formats are chosen, so no ffmpeg is needed.
+Only public internet addresses are reached, on every hop (``processors.video.egress``): a link or a
+redirect to a loopback, private or link-local address is rejected.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 
 from ganger.errors import GangerError
+from processors.video.egress import DestinationRefused, EgressGuard, guarded
 
 logger = logging.getLogger(__name__)
 
@@ -87,16 +90,29 @@ def _options(directory: Path, limits: Limits, rejected: list[str]) -> dict[str, 
         "restrictfilenames": True,
         "cachedir": False,
         "logger": logger,
+        # Every connection is checked where it is made (processors.video.egress): made directly (no proxy
+        # from the environment, which would hide the destination) and in this thread (no fragment threads).
+        "proxy": "",
+        "concurrent_fragment_downloads": 1,
     }
 
 
-def download(url: str, directory: Path, limits: Limits) -> DownloadedVideo:
-    """The downloaded video of ``url`` in ``directory``."""
+def download(url: str, directory: Path, limits: Limits, egress: EgressGuard | None = None) -> DownloadedVideo:
+    """The downloaded video of ``url`` in ``directory``; only public addresses are reached (and ``egress``'s
+    allowlist), on every hop."""
     rejected: list[str] = []
+    guard = egress or EgressGuard()
     try:
-        with yt_dlp.YoutubeDL(_options(directory, limits, rejected)) as ydl:
+        with guarded(guard), yt_dlp.YoutubeDL(_options(directory, limits, rejected)) as ydl:
             info = ydl.extract_info(url, download=True)
-    except yt_dlp.utils.DownloadError as exc:
+    except (yt_dlp.utils.DownloadError, DestinationRefused) as exc:
+        if guard.refused:
+            raise VideoRejected(
+                f"the link leads to {guard.refused[0]}, which is not on the public internet; "
+                "I only download from public addresses"
+            ) from exc
+        if isinstance(exc, DestinationRefused):
+            raise
         raise _translate(exc) from exc
     except _TooLarge as exc:
         raise VideoRejected("the video is too large") from exc

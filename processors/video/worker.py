@@ -21,6 +21,7 @@ from ganger.errors import InvalidEvent
 from ganger.processor import handler_for
 from ganger.telegram import CredentialsSource, TelegramApi, TelegramFailure, TelegramSettings
 from processors.configured_worker import ConfiguredWorker
+from processors.video import egress
 from processors.video.download import DownloadedVideo, Limits, VideoRejected, download
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,19 @@ class VideoWorkerConfig:
     max_upload_megabytes: float = 50.0  # the Bot API's upload limit for bots: larger videos go as a link
     upload_timeout_seconds: float = 300.0
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    # "IP:port" destinations the downloader may reach although they are not public internet addresses
+    # (processors.video.egress). Empty by default; local mode's demo adds its clip server. Never a network.
+    allowed_private_destinations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for entry in self.allowed_private_destinations:
+            try:
+                egress.parse_destination(entry)
+            except ValueError as exc:
+                raise ValueError(f"allowed_private_destinations: {exc}") from None
+
+    def egress_guard(self) -> egress.EgressGuard:
+        return egress.EgressGuard.allowing(self.allowed_private_destinations)
 
     def limits(self) -> Limits:
         return Limits(int(self.max_megabytes * 1024 * 1024), self.max_duration_seconds, self.download_timeout_seconds)
@@ -70,7 +84,7 @@ class VideoWorker(ConfiguredWorker[VideoWorkerConfig]):
         reply_to = int(event.get("reply_to") or 0) or None
         with tempfile.TemporaryDirectory(prefix="ganger-video-") as directory:
             try:
-                video = download(url, Path(directory), config.limits())
+                video = download(url, Path(directory), config.limits(), config.egress_guard())
             except VideoRejected as exc:
                 self.telegram.send_message(
                     chat_id, f"Sorry, I could not get that video: {exc.reason}.", reply_to=reply_to

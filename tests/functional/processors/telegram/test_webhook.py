@@ -90,8 +90,8 @@ def test_shutdown_asks_with_inline_buttons_and_cancel_stops_nothing(bot: Bot) ->
     assert question.text == "Stop instance windows? Are you sure?"
     assert question.reply_markup["inline_keyboard"] == [
         [
-            {"text": "Shutdown Windows", "callback_data": "shutdown:windows"},
-            {"text": "Cancel", "callback_data": "cancel"},
+            {"text": "Shutdown Windows", "callback_data": f"shutdown:{USER}:windows"},  # bound to the asker
+            {"text": "Cancel", "callback_data": f"cancel:{USER}:"},
         ]
     ]
     assert (canceled.text, canceled.reply_markup) == ("Canceled", {"remove_keyboard": True})

@@ -11,14 +11,14 @@ import pytest
 
 from ganger.local.telegram_updates import UpdateBuilder
 from ganger.tasks import STATUS_COMPLETED
-from processors.demo.scenarios import DATA_DIR, serve_directory
+from processors.demo.scenarios import DATA_DIR, clip_site
 from tests.functional.processors.conftest import TOKEN, USER, Bot
 
 DATA = DATA_DIR  # ../shared/data beside the checkout
 
 
 def test_a_video_within_the_upload_limit_comes_back_as_a_video_under_the_message(bot: Bot) -> None:
-    with serve_directory(DATA) as site:
+    with clip_site(bot.context(), DATA) as site:
         update = UpdateBuilder().text(f"please get {site}/clip.mp4", chat_id=USER)
         bot.send(update)
         bot.settle()
@@ -35,7 +35,7 @@ def test_a_video_over_the_upload_limit_comes_as_a_link(bot: Bot, caplog: pytest.
         "video_worker_config",
         {"telegram": {"base_url": bot.telegram.base_url}, "max_megabytes": 5, "max_upload_megabytes": 0.1},
     )
-    with serve_directory(DATA) as site:
+    with clip_site(bot.context(), DATA) as site:
         status, _ = bot.send(UpdateBuilder().text(f"please get {site}/clip.mp4", chat_id=USER))
         assert status == 200
         bot.settle()
@@ -62,7 +62,7 @@ def test_a_video_over_the_upload_limit_comes_as_a_link(bot: Bot, caplog: pytest.
 
 
 def test_a_bad_link_is_told_to_the_user_and_not_retried(bot: Bot) -> None:
-    with serve_directory(DATA) as site:
+    with clip_site(bot.context(), DATA) as site:
         bot.send(UpdateBuilder().text(f"{site}/no-such-video.mp4", chat_id=USER))
         bot.settle(3)
     assert bot.texts_to(USER)[-1].startswith("Sorry, I could not get that video: the site answered 404")
@@ -74,7 +74,7 @@ def test_a_bad_link_is_told_to_the_user_and_not_retried(bot: Bot) -> None:
 
 def test_a_video_too_large_is_refused(bot: Bot) -> None:
     bot.put_config("video_worker_config", {"telegram": {"base_url": bot.telegram.base_url}, "max_megabytes": 0.1})
-    with serve_directory(DATA) as site:
+    with clip_site(bot.context(), DATA) as site:
         bot.send(UpdateBuilder().text(f"{site}/clip.mp4", chat_id=USER))
         bot.settle()
     assert bot.texts_to(USER)[-1].startswith("Sorry, I could not get that video: the video is")
@@ -84,7 +84,7 @@ def test_a_video_too_large_is_refused(bot: Bot) -> None:
 
 def test_jobs_lists_the_chats_jobs_and_their_states(bot: Bot) -> None:
     updates = UpdateBuilder()
-    with serve_directory(DATA) as site:
+    with clip_site(bot.context(), DATA) as site:
         bot.send(updates.text(f"{site}/clip.mp4", chat_id=USER))
         bot.settle()
     bot.send(updates.text("https://videos.example.com/later", chat_id=USER))

@@ -263,7 +263,10 @@ class Scheduler(Processor[SchedulerConfig]):
             )
             for (i, task_id), position in zip(fresh, positions, strict=True)
         ]
-        self.store.put_new(tasks, delayed=launch is not None)
+        if launch is None:
+            self.store.put_new(tasks)
+        else:
+            self.store.put_new(tasks, delayed=True)
         return len(tasks)
 
     def _hand_over(self, job: Job, job_id: str, cursor: int, config: SchedulerConfig) -> None:

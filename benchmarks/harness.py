@@ -65,10 +65,14 @@ class InProcessSystem:
         self.config = ConfigStore(self.clients.dynamodb)
         self.essentials: dict[str, Any] = {}
 
-    def deploy(self, labourers: dict[str, Any] | None = None) -> InProcessSystem:
-        """Tables from the template, the config folder, then (optionally) a labourers document."""
+    def deploy(self, labourers: dict[str, Any] | None = None, wake_ahead_seconds: float = 0) -> InProcessSystem:
+        """Tables from the template, the config folder, then (optionally) a labourers document. The Scavenger
+        waits for retries due soon only with ``wake_ahead_seconds`` (its sleep must move this system's clock)."""
         deploy_tables(boto3.client("cloudformation", region_name=self.region))
         load_folder(self.config, CONFIG_DIR, validate)
+        scavenger = self.config.get("sosw_scavenger_config")
+        value = scavenger.value if scavenger is not None else {}
+        self.config.put("sosw_scavenger_config", {**value, "wake_ahead_seconds": wake_ahead_seconds})
         if labourers is not None:
             self.set_labourers(labourers)
         self._register_essentials()

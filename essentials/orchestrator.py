@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -26,6 +26,7 @@ from ganger.documents import OrchestratorConfig
 from ganger.ecology import Ecology
 from ganger.errors import InvalidEvent
 from ganger.fleet import fleet_capacity
+from ganger.holds import startable_lanes
 from ganger.labourer import Labourer
 from ganger.lanes import lane_of, split_cap
 from ganger.processor import Processor, handler_for
@@ -108,7 +109,7 @@ class Orchestrator(Processor[OrchestratorConfig]):
             run.cap = effective_cap(self.concurrency(labourer), coefficient)
             counters = self.slots(labourer, run.cap, now)
             run.running = sum(slots.held for slots in counters)
-            free = [max(0, slots.free) for slots in counters]
+            free = startable_lanes(counters)  # none while the labourer is paused
             plan = plan_claims(free, queued)
             if self._short(plan, free, queued, per_lane):  # a lane's slots could take more of another's queue
                 plan = plan_claims(free, self.starter.read_queues(labourer, free, now))
@@ -172,13 +173,26 @@ class Orchestrator(Processor[OrchestratorConfig]):
                 updated = self._lane_cap(labourer, lane, caps[lane], slots, now)
                 if updated is None:
                     break
-                result.append(updated)
+                result.append(self._follow_pause(labourer, updated))
             if len(result) == lanes:
                 recorded = lanes <= seen or counter.record_lanes(labourer.id, lanes, seen)
                 if lanes >= seen and recorded:
                     self._lanes_confirmed[labourer.id] = lanes
                 return result
         raise RuntimeError(f"labourer {labourer.id}: its slot counters kept changing while its cap was set")
+
+    def _follow_pause(self, labourer: Labourer, slots: Slots) -> Slots:
+        """A pause or resume decided in the config (``paused``, stamped ``paused_at`` / ``resumed_at``) reaches the
+        lane's counter, which every claim obeys, unless the counter holds a newer decision (``ganger labourers``
+        sets both at once; a config read before that must not undo it). One UpdateItem, only on a change."""
+        stamp, counter_stamp = labourer.pause_stamp, slots.pause_stamp
+        unstamped = stamp == counter_stamp == 0 and labourer.paused != slots.paused  # a hand edit, never stamped
+        if stamp <= counter_stamp and not unstamped:
+            return slots
+        if not self.store.slots.set_paused(labourer.id, slots.lane, labourer.paused, stamp, labourer.paused_reason):
+            return slots
+        self.stats["pauses_followed"] += 1
+        return replace(slots, paused=labourer.paused, pause_stamp=stamp)
 
     def _lane_cap(self, labourer: Labourer, lane: int, cap: int, slots: Slots | None, now: float) -> Slots | None:
         """One lane's counter set to ``cap``; when a concurrent run changed it first (many nudged runs create a big

@@ -49,6 +49,10 @@ class Scavenger(Processor[ScavengerConfig]):
     default_function_name = "sosw_scavenger"
     uses_labourers = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._soon: dict[str, set[int]] = {}  # labourer -> the seconds its retry rows fall due, this run
+
     def retirer(self, config: ScavengerConfig) -> Retirer:
         topic = config.dead_tasks_topic_arn or constants.getenv(constants.ENV_DEAD_TASKS_TOPIC) or ""
         return Retirer(self.store, self.clients.sns if topic else None, topic)
@@ -59,16 +63,57 @@ class Scavenger(Processor[ScavengerConfig]):
         config = self.config
         now = self.clock()
         runs = []
-        labourers = self.labourers()
-        for labourer in labourers.values():
-            if config.labourers and labourer.id not in config.labourers:
+        only = self._woken_for(event)
+        self._soon = {}
+        for labourer in self.labourers().values():
+            if (config.labourers and labourer.id not in config.labourers) or (only and labourer.id != only):
                 continue
             try:
                 runs.append(self.scavenge(labourer, config, now))
             except Exception:
                 logger.exception("scavenging labourer %s failed", labourer.id)
                 self.stats["labourer_errors"] += 1
+        self._wait_for_due(config, now)
         return {"labourers": {r.labourer_id: r.__dict__ for r in runs}, "stats": dict(self.stats)}
+
+    @staticmethod
+    def _woken_for(event: Any) -> str:
+        """``{"action": "wake", "labourer_id": ...}`` (the Scheduler, for a delayed job due within a minute):
+        that labourer only. Anything else: every labourer (the minute rule)."""
+        if not isinstance(event, dict) or event.get("action") != "wake":
+            return ""
+        labourer_id = event.get("labourer_id")
+        if not isinstance(labourer_id, str) or not labourer_id:
+            raise InvalidEvent("labourer_id", "a wake needs the labourer's id")
+        return labourer_id
+
+    def _wait_for_due(self, config: ScavengerConfig, started: float) -> None:
+        """Sleep to each second at which a labourer's retries or delayed tasks fall due (found by this run's
+        due-retries queries, ``wake_ahead_seconds`` ahead), then put them back in the queue and start them, so
+        that they start within about a second of their time. Stops before the function's time runs out; the
+        next tick (or a wake) covers what lies beyond."""
+        labourers = self.labourers()
+        while self._soon:
+            labourer_id, at = min(self._soon.items(), key=lambda item: min(item[1]))
+            due = min(at)
+            if due - started > config.wake_ahead_seconds or due - self.clock() > self.remaining_seconds() - 5:
+                return
+            self.store.sleep(max(0.0, due - self.clock()))
+            now = self.clock()
+            if now < due:  # a clock that does not move with the sleep (a test's): the next tick starts them
+                return
+            self._soon[labourer_id] = {t for t in at if t > now}
+            if not self._soon[labourer_id]:
+                del self._soon[labourer_id]
+            labourer = labourers.get(labourer_id)
+            if labourer is None:
+                continue
+            run = ScavengeRun(labourer_id)
+            for lane in range(labourer.lane_count):
+                self._requeue_lane(labourer, lane, config, now, run, ahead=0)
+            if run.requeued or run.slots_settled:
+                run.started = self.start_queued(labourer, now).dispatched
+            self.stats["woken"] += 1
 
     def scavenge(self, labourer: Labourer, config: ScavengerConfig, now: float) -> ScavengeRun:
         """Stats count each move when it is made, and the metrics are sent even when the run fails part-way."""
@@ -108,15 +153,20 @@ class Scavenger(Processor[ScavengerConfig]):
         if retirer.owed:
             self.stats["slots_owed"] += retirer.owed
         for lane in range(lanes):
-            self._requeue_lane(labourer, lane, config, now, run)
+            self._requeue_lane(labourer, lane, config, now, run, ahead=config.wake_ahead_seconds)
         if run.requeued or run.retried or run.dead or run.given_back or run.slots_settled:  # slots or tasks freed
             run.started = self.start_queued(labourer, now).dispatched
 
     def _requeue_lane(
-        self, labourer: Labourer, lane: int, config: ScavengerConfig, now: float, run: ScavengeRun
+        self, labourer: Labourer, lane: int, config: ScavengerConfig, now: float, run: ScavengeRun, ahead: float
     ) -> None:
-        """One lane's due retries back to the front of the queue, and its owed slots given back."""
-        due, owed = self.store.due_in_lane(labourer.id, lane, now, config.batch_limit)
+        """One lane's due retries (and delayed tasks) back to the front of the queue, and its owed slots given
+        back; the rows due within ``ahead`` seconds (the same query) are noted for ``_wait_for_due``."""
+        rows, owed = self.store.due_in_lane(labourer.id, lane, now, config.batch_limit, ahead=ahead)
+        due = [task for task in rows if (task.desired_launch_time or 0) <= now]
+        soon = {task.desired_launch_time for task in rows if (task.desired_launch_time or 0) > now}
+        if soon:
+            self._soon.setdefault(labourer.id, set()).update(t for t in soon if t is not None)
         if owed:
             settled = self.store.settle_owed(labourer.id, lane, owed)
             run.slots_settled += settled

@@ -13,12 +13,14 @@ import datetime
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ganger import constants
 from ganger import labourer as labourers_mod
 from ganger.chunking import chunk_job
 from ganger.documents import SchedulerConfig
@@ -26,13 +28,15 @@ from ganger.errors import InvalidJob, UnknownLabourer
 from ganger.labourer import Labourer
 from ganger.lanes import lane_of
 from ganger.processor import Processor, handler_for
-from ganger.tasks import Task
+from ganger.tasks import QUEUE_BASE, Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scheduler")
 
-RESERVED_JOB_KEYS = ("lambda_name", "job_id", "job_schema_name", "payload")
+RESERVED_JOB_KEYS = ("lambda_name", "job_id", "job_schema_name", "payload", "desired_launch_time", "delay_seconds")
 MAX_JOB_BYTES = 256 * 1024
+MAX_DELAY_SECONDS = 366 * 86400  # a delayed job starts within a year
+WAKE_WITHIN_SECONDS = 60  # a delayed job due sooner wakes the Scavenger now; later ones, its minute tick
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,34 @@ class Job:
     job_id: str | None = None
     schema_name: str = "default"
     cursor: int | None = None  # set only in a sibling's continuation
+    desired_launch_time: float | None = None  # sosw's field: no task starts before this (epoch seconds)
+    delay_seconds: float | None = None  # or: no task starts before this long after the job is accepted
+
+    def launch_at(self, now: float) -> int | None:
+        """When the job's tasks may start (rounded up to a whole second), or None: at once."""
+        if self.desired_launch_time is not None:
+            at = self.desired_launch_time
+        elif self.delay_seconds:
+            at = now + self.delay_seconds
+        else:
+            return None
+        return math.ceil(at) if at > now else None
+
+
+def _launch_fields(job: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A job's ``desired_launch_time`` (epoch seconds) or ``delay_seconds``, checked; not both."""
+    values = {name: job.get(name) for name in ("desired_launch_time", "delay_seconds")}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise InvalidJob(f"job.{name}", f"expected a number of seconds >= 0, got {value!r:.60}")
+    if values["desired_launch_time"] is not None and values["delay_seconds"] is not None:
+        raise InvalidJob("job.delay_seconds", "give desired_launch_time or delay_seconds, not both")
+    delay = values["delay_seconds"]
+    if delay is not None and delay > MAX_DELAY_SECONDS:
+        raise InvalidJob("job.delay_seconds", f"at most {MAX_DELAY_SECONDS} seconds (a year), got {delay}")
+    return values["desired_launch_time"], delay
 
 
 def _load(value: Any, field_name: str) -> Any:
@@ -80,7 +112,8 @@ def parse_job(event: Any) -> Job:
     cursor = event.get("cursor")
     if cursor is not None and (not isinstance(cursor, int) or cursor < 0):
         raise InvalidJob("cursor", "expected a non-negative integer")
-    return Job(name.strip(), body, job_id, schema_name, cursor)
+    launch, delay = _launch_fields(job)
+    return Job(name.strip(), body, job_id, schema_name, cursor, launch, delay)
 
 
 def derive_job_id(labourer_id: str, chunks: list[dict[str, Any]]) -> str:
@@ -165,28 +198,57 @@ class Scheduler(Processor[SchedulerConfig]):
     ) -> dict[str, Any]:
         cursor = start
         created = 0
+        launch = job.launch_at(self.clock())
+        if launch is not None:
+            job = replace(job, desired_launch_time=launch, delay_seconds=None)  # a sibling keeps the same time
         while cursor < len(chunks):
             if cursor > start and self.remaining_seconds() < config.reserve_seconds:
                 self._hand_over(job, job_id, cursor, config)
                 return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "continued_at": cursor}
             step = range(cursor, min(cursor + config.rows_per_step, len(chunks)))
-            written = self._write_step(job_id, labourer, chunks, step, recheck)
+            written = self._write_step(job_id, labourer, chunks, step, recheck, launch)
             created += written
             cursor = step.stop
-            if written:  # start on arrival: the labourer's free slots take the new tasks now
+            if written and launch is None:  # start on arrival: the labourer's free slots take the new tasks now
                 self.start_queued(labourer, self.clock())
+            elif written and launch is not None:
+                self._wake(labourer, launch)
         self.store.update_job(job_id, cursor, "scheduled", self.clock(), config.lease_seconds)
         self.stats["tasks_created"] += created
         return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "total": len(chunks)}
 
+    def _wake(self, labourer: Labourer, launch: int) -> None:
+        """A delayed job due within a minute: ask the Scavenger (an Event Invoke, once per run) to wait for it
+        and start it on time; the Scavenger's minute tick looks a minute ahead for the later ones."""
+        if launch - self.clock() > WAKE_WITHIN_SECONDS or labourer.dispatch != "event" or self.stats["wakes"]:
+            return
+        function = constants.getenv(constants.ENV_SCAVENGER_FUNCTION) or constants.DEFAULT_SCAVENGER_FUNCTION
+        payload = json.dumps({"action": "wake", "labourer_id": labourer.id}).encode()
+        try:
+            self.clients.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+            self.stats["wakes"] += 1
+        except (ClientError, BotoCoreError) as exc:  # the tasks are stored: the minute tick starts them
+            logger.warning("labourer %s: the Scavenger was not woken (%s); its tick starts the job", labourer.id, exc)
+
     def _write_step(
-        self, job_id: str, labourer: Labourer, chunks: list[dict[str, Any]], step: range, recheck: bool
+        self,
+        job_id: str,
+        labourer: Labourer,
+        chunks: list[dict[str, Any]],
+        step: range,
+        recheck: bool,
+        launch: int | None = None,
     ) -> int:
+        """Write one step's tasks: to the queue, or (``launch``) to the retry table until that time, out of
+        the greenfield index as a retry waits (the Scavenger puts them at the queue's front when due)."""
         ids = [task_id_for(job_id, i) for i in step]
         lanes = labourer.lane_count
         existing = self.store.existing_ids(ids, labourer.id, lanes) if recheck else set()
         fresh = [(i, task_id) for i, task_id in zip(step, ids, strict=True) if task_id not in existing]
-        positions = self.store.reserve_positions(labourer.id, len(fresh))
+        if launch is None:
+            positions = self.store.reserve_positions(labourer.id, len(fresh))
+        else:
+            positions = [QUEUE_BASE] * len(fresh)  # given a queue position when it falls due
         now = int(self.clock())
         tasks = [
             Task(
@@ -197,17 +259,23 @@ class Scheduler(Processor[SchedulerConfig]):
                 payload=json.dumps(chunks[i], default=str),
                 job_id=job_id,
                 lane=lane_of(task_id, lanes),  # a stable hash: a redelivered job makes the same rows
+                desired_launch_time=launch,
             )
             for (i, task_id), position in zip(fresh, positions, strict=True)
         ]
-        self.store.put_new(tasks)
+        if launch is None:
+            self.store.put_new(tasks)
+        else:
+            self.store.put_new(tasks, delayed=True)
         return len(tasks)
 
     def _hand_over(self, job: Job, job_id: str, cursor: int, config: SchedulerConfig) -> None:
         self.store.update_job(job_id, cursor, "scheduling", self.clock(), config.lease_seconds)  # for the sibling
         target = getattr(self.context, "invoked_function_arn", None) or self.function_name
-        event = {"job": {"lambda_name": job.lambda_name, "job_schema_name": job.schema_name, **job.body},
-                 "job_id": job_id, "cursor": cursor}  # fmt: skip
+        body: dict[str, Any] = {"lambda_name": job.lambda_name, "job_schema_name": job.schema_name, **job.body}
+        if job.desired_launch_time is not None:
+            body["desired_launch_time"] = job.desired_launch_time
+        event = {"job": body, "job_id": job_id, "cursor": cursor}
         self.clients.lambda_.invoke(FunctionName=target, InvocationType="Event", Payload=json.dumps(event).encode())
         self.stats["siblings_spawned"] += 1
         logger.info("job %s continues in a sibling at chunk %d", job_id, cursor)

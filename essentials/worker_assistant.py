@@ -36,6 +36,7 @@ from ganger.lanes import parse_queue_key
 from ganger.processor import Processor, handler_for
 from ganger.retries import Retirer
 from ganger.slots import LaneCache
+from ganger.starts import Started
 from ganger.tasks import STATUS_COMPLETED, Ended, Handoff, Task
 from ganger.transient import is_transient
 
@@ -252,16 +253,29 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             logger.warning("labourer %s: its counters could not be read (%s); handing off", task.labourer_id, exc)
             return False
 
+    def _paused(self, labourer: Labourer) -> bool:
+        """Whether the labourer's counters, as this container read them at most a second ago, say it is paused
+        (``ganger labourers pause`` waits that second out before it returns). Unreadable: paused, to be safe:
+        the slot then goes back to its counter, and a claim, which the counter's flag conditions, starts work."""
+        try:
+            return self.lane_cache.paused(labourer.id, labourer.lane_count)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("labourer %s: its counters could not be read (%s); no hand-off", labourer.id, exc)
+            return True
+
     def _end_handing_off(self, task: Task, end: Callable[[Handoff | None], Ended], now: float) -> Ended:
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
             return self._retrying(lambda: end(None))
         retired = task.holds_lane >= labourer.lane_count  # a slot of a lane the labourer no longer has
-        if retired or self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
-            self.stats["handoffs_declined"] += 1  # the cap was lowered: the slot goes back instead
+        paused = labourer.handoff_guard == "cache" and self._paused(labourer)
+        if retired or paused or self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
+            self.stats["handoffs_declined"] += 1  # paused or the cap was lowered: the slot goes back instead
             ended = self._retrying(lambda: end(None))
             if ended is Ended.DONE:
                 self.lane_cache.gave_back(task.labourer_id, task.holds_lane)
+                if paused:  # a resume the cached read missed: the freed slot starts work (the claim checks the flag)
+                    self.start_queued(labourer, now, limit=1)
             return ended
         tried = False
         for _ in range(HANDOFF_ROUNDS):  # a fresh read of the queue when every candidate was taken meanwhile
@@ -298,6 +312,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
                 logger.warning("task %s: no hand-off (%s)", task.task_id, exc)
                 return None, False
             if outcome is Ended.HANDED_OFF:
+                if labourer.handoff_guard == "cache" and self._paused(labourer):  # paused meanwhile: not started
+                    self._undo_handoff(labourer, handoff)
+                    return outcome
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
                     self.stats["handed_off"] += started.dispatched
@@ -309,6 +326,17 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if outcome is Ended.NOT_OWNED:
                 return outcome, False
         return None, True
+
+    def _undo_handoff(self, labourer: Labourer, handoff: Handoff) -> None:
+        """A hand-off claimed while a pause was being made: the claimed task goes back to the front of the queue
+        undelivered, its attempt undone and the slot given back (as a failed dispatch's would)."""
+        started = Started()
+        try:
+            self.starter.release(labourer, [handoff.claimed], started)
+        except (ClientError, BotoCoreError) as exc:  # the report is stored: never raise after that
+            logger.warning("task %s: not released (%s); it expires and is retried", handoff.task.task_id, exc)
+        self.stats["handoffs_paused"] += started.released
+        self.count_start(started)
 
     def _fail(self, task: Task, report: Report, now: float) -> str:
         labourer = self.labourers().get(task.labourer_id)

@@ -24,6 +24,7 @@ ENV_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_REGION = "AWS_DEFAULT_REGION"
 ENV_DEAD_TASKS_TOPIC = "GANGER_DEAD_TASKS_TOPIC_ARN"
 ENV_ORCHESTRATOR_FUNCTION = "GANGER_ORCHESTRATOR_FUNCTION"  # whom the essentials nudge
+ENV_SCAVENGER_FUNCTION = "GANGER_SCAVENGER_FUNCTION"  # whom the Scheduler wakes for a delayed job due soon
 ENV_MODEL_DIR = "GANGER_MODEL_DIR"  # the processors' model files (default ~/.cache/ganger/models)
 ENV_LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package: models/ ship inside it
 ENV_TELEGRAM_TOKEN = "GANGER_TELEGRAM_TOKEN"  # `ganger local`'s real bot token (never on the command line)
@@ -39,6 +40,7 @@ DEFAULT_RETRY_TABLE = "sosw_retry_tasks"
 DEFAULT_CLOSED_TABLE = "sosw_closed_tasks"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ORCHESTRATOR_FUNCTION = "sosw_orchestrator"
+DEFAULT_SCAVENGER_FUNCTION = "sosw_scavenger"
 
 _overlay: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("ganger_env_overlay", default=None)
 

@@ -33,6 +33,10 @@ class ScavengerConfig:
     labourers: list[str] = field(default_factory=list)
     batch_limit: int = 500  # expired tasks and due retries handled per labourer per run
     dead_tasks_topic_arn: str = ""
+    # Retries and delayed tasks due within this many seconds are waited for in the run (the Lambda sleeps to
+    # each due second, then starts them): due tasks start within about a second, not at the next minute tick.
+    # 0: only at the ticks. Keep it below the function's timeout (90 s) and at least the tick period (60 s).
+    wake_ahead_seconds: float = 62.0
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime
 import logging
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from ganger.labourer import HealthMetric, Labourer
@@ -35,6 +36,18 @@ def health_from_value(value: float | None, metric: HealthMetric) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One health metric as last read: its value (None: no data), the status it gives, and the threshold
+    ("feeling") the value must meet for the highest status."""
+
+    metric: str
+    value: float | None
+    status: int
+    threshold: float | None
+    comparison: str
+
+
 class Ecology:
     """Reads each labourer's health metrics from CloudWatch (one GetMetricStatistics per metric)."""
 
@@ -43,13 +56,18 @@ class Ecology:
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
     def status(self, labourer: Labourer) -> int:
-        worst = HIGHEST
+        return min((reading.status for reading in self.readings(labourer)), default=HIGHEST)
+
+    def readings(self, labourer: Labourer) -> list[Reading]:
+        """Each health metric's value and the status it gives (one GetMetricStatistics each)."""
+        found = []
         for name, metric in labourer.health_metrics.items():
             value = self._fetch(metric)
             health = health_from_value(value, metric)
             logger.debug("labourer %s metric %s = %s -> %s", labourer.id, name, value, health)
-            worst = min(worst, health)
-        return worst
+            threshold = metric.feelings.get(str(HIGHEST))
+            found.append(Reading(name, value, health, threshold, metric.feeling_comparison_operator))
+        return found
 
     def _fetch(self, metric: HealthMetric) -> float | None:
         details = dict(metric.details)

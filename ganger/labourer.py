@@ -13,6 +13,7 @@ from ganger.config import ConfigStore, TypedConfig
 from ganger.lanes import LANE_SEPARATOR, auto_lanes, queue_key
 
 LABOURERS_DOCUMENT = "ganger_labourers"
+MAX_REASON = 500  # characters of a pause's reason
 INVOCATION_DELTA = 31_557_600  # one year, as sosw: an invoked task's greenfield is now + this
 
 
@@ -92,6 +93,14 @@ class Labourer:
     # the transaction; "transaction" puts a ConditionCheck on the counter in it (one item every completion
     # of the lane touches: the design before lanes).
     handoff_guard: Literal["transaction", "cache"] = "cache"
+    # Paused: no task of the labourer starts, by any path; running tasks finish and report. The record of an
+    # operator's decision (``ganger labourers pause / resume``, which also flags the lanes' slot counters, the
+    # flag every start obeys at once); ``paused_at`` / ``resumed_at`` (epoch seconds) order the changes, so a
+    # config read before a change never undoes it (``ganger.pause``).
+    paused: bool = False
+    paused_reason: str = ""
+    paused_at: int | None = None
+    resumed_at: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -105,6 +114,11 @@ class Labourer:
                 raise ValueError(f"`{name}` is too small: {getattr(self, name)}")
         if self.cooldown < 0:
             raise ValueError("`cooldown` must be >= 0")
+        if len(self.paused_reason) > MAX_REASON:
+            raise ValueError(f"`paused_reason` is longer than {MAX_REASON} characters")
+        for name in ("paused_at", "resumed_at"):
+            if (getattr(self, name) or 0) < 0:
+                raise ValueError(f"`{name}` must be epoch seconds >= 0, got {getattr(self, name)}")
         if self.marks_start and self.type != "lambda":
             raise ValueError("`marks_start` is for lambda labourers (a fleet's queue redelivers on its own)")
 
@@ -121,6 +135,11 @@ class Labourer:
     def queue_keys(self, lanes: int | None = None) -> list[str]:
         """The stored ``labourer_id`` of each lane (of the first ``lanes``, by default the configured ones)."""
         return [queue_key(self.id, lane) for lane in range(self.lane_count if lanes is None else lanes)]
+
+    @property
+    def pause_stamp(self) -> int:
+        """When the pause state last changed (0: never): the newer of ``paused_at`` and ``resumed_at``."""
+        return max(self.paused_at or 0, self.resumed_at or 0)
 
     @property
     def function(self) -> str:

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,6 +50,8 @@ class Slots:
     free: int
     lane: int = 0
     lanes: int = 1  # lane 0's counter only: the most lanes the labourer's counters were set for (``ganger.lanes``)
+    paused: bool = False  # the labourer is paused: no claim takes a slot of this lane (``set_paused``)
+    pause_stamp: int = 0  # when the pause state last changed (the labourer's ``pause_stamp``; 0: never)
 
     @property
     def held(self) -> int:
@@ -75,7 +77,9 @@ class SlotCounter:
         if not item or "slot_cap" not in item:
             return None
         free = int(item.get("free_slots", {"N": "0"})["N"])
-        return Slots(labourer_id, int(item["slot_cap"]["N"]), free, lane, int(item.get("lanes", {"N": "1"})["N"]))
+        lanes = int(item.get("lanes", {"N": "1"})["N"])
+        stamp = int(item.get("pause_stamp", {"N": "0"})["N"])
+        return Slots(labourer_id, int(item["slot_cap"]["N"]), free, lane, lanes, "paused" in item, stamp)
 
     def read(self, labourer_id: str, lane: int = 0) -> Slots | None:
         """The counter (one consistent GetItem), or None before the Orchestrator first set its cap."""
@@ -131,7 +135,7 @@ class SlotCounter:
                 ConditionExpression="attribute_not_exists(slot_cap)",
                 ExpressionAttributeValues={":cap": {"N": str(cap)}, ":free": {"N": str(cap - held)}},
             )
-            return Slots(labourer_id, cap, cap - held, lane)
+            return Slots(labourer_id, cap, cap - held, lane)  # a pause set before it was created: claims see it
         self._ddb.update_item(
             TableName=self.table,
             Key=self.key(labourer_id, lane),
@@ -144,7 +148,7 @@ class SlotCounter:
             },
         )
         logger.info("labourer %s lane %d: cap %d -> %d", labourer_id, lane, current.cap, cap)
-        return Slots(labourer_id, cap, current.free + cap - current.cap, lane)
+        return replace(current, cap=cap, free=current.free + cap - current.cap)
 
     def record_lanes(self, labourer_id: str, lanes: int, seen: int) -> bool:
         """Record on lane 0's counter that the labourer's counters now span ``lanes`` lanes (it was ``seen``):
@@ -179,14 +183,43 @@ class SlotCounter:
                 self._sleep(jittered_delay(attempt, self._rand, base=0.05))
         raise AssertionError("unreachable")
 
+    def set_paused(self, labourer_id: str, lane: int, paused: bool, stamp: int, reason: str = "") -> bool:
+        """Flag (or unflag) the lane's counter paused, as of ``stamp`` (when the operator decided it): one
+        UpdateItem, conditional on no newer decision being recorded there, so a stale config never undoes a
+        newer pause or resume. Works on a counter the Orchestrator has not created yet. False when a newer one
+        was. Retried on transient errors (claims keep the counter busy)."""
+        values: dict[str, Any] = {":s": {"N": str(stamp)}}
+        update = "SET pause_stamp = :s REMOVE paused, pause_reason"
+        if paused:
+            update = "SET pause_stamp = :s, paused = :s, pause_reason = :r"
+            values[":r"] = {"S": reason}
+        for attempt in range(CAP_CHANGE_ATTEMPTS):
+            try:
+                self._ddb.update_item(
+                    TableName=self.table,
+                    Key=self.key(labourer_id, lane),
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_not_exists(pause_stamp) OR pause_stamp <= :s",
+                    ExpressionAttributeValues=values,
+                )
+                return True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    return False
+                if attempt == CAP_CHANGE_ATTEMPTS - 1 or not is_transient(exc):
+                    raise
+                self._sleep(jittered_delay(attempt, self._rand, base=0.05))
+        raise AssertionError("unreachable")
+
     def take(self, labourer_id: str, count: int, lane: int = 0) -> dict[str, Any]:
-        """A transaction item that takes ``count`` slots, only if that many are free."""
+        """A transaction item that takes ``count`` slots, only if that many are free and the labourer is not
+        paused (the flag costs nothing extra: the claim writes this item anyway)."""
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": self.key(labourer_id, lane),
                 "UpdateExpression": "ADD free_slots :minus",
-                "ConditionExpression": "free_slots >= :n",
+                "ConditionExpression": "free_slots >= :n AND attribute_not_exists(paused)",
                 "ExpressionAttributeValues": {":minus": {"N": str(-count)}, ":n": {"N": str(count)}},
             }
         }
@@ -203,16 +236,19 @@ class SlotCounter:
         }
 
     def within_cap(self, labourer_id: str, lane: int = 0) -> dict[str, Any]:
-        """A transaction item that holds only while the lane is within its cap: a slot handed from an
-        ending task to a queued one keeps the count, so it may pass only if the cap has not dropped below it."""
+        """A transaction item that holds only while the lane is within its cap and not paused: a slot handed from
+        an ending task to a queued one keeps the count, so it may pass only if the cap has not dropped below it."""
         return {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": self.key(labourer_id, lane),
-                "ConditionExpression": "free_slots >= :zero",
+                "ConditionExpression": "free_slots >= :zero AND attribute_not_exists(paused)",
                 "ExpressionAttributeValues": {":zero": {"N": "0"}},
             }
         }
+
+
+HANDOFF_CACHE_SECONDS = 1.0  # how old the WorkerAssistant's read of the lane counters may be (``LaneCache``)
 
 
 class LaneCache:
@@ -224,7 +260,9 @@ class LaneCache:
     a constant cap nothing changes, since a hand-off keeps the count. One cache per container (thread-safe).
     """
 
-    def __init__(self, counter: SlotCounter, clock: Callable[[], float] = time.monotonic, ttl: float = 1.0) -> None:
+    def __init__(
+        self, counter: SlotCounter, clock: Callable[[], float] = time.monotonic, ttl: float = HANDOFF_CACHE_SECONDS
+    ) -> None:
         self._counter = counter
         self._clock = clock
         self._ttl = ttl
@@ -238,9 +276,13 @@ class LaneCache:
             if cached is not None and now - cached[0] < self._ttl and len(cached[1]) >= lanes:
                 return cached[1]
         slots = self._counter.read_lanes(labourer_id, lanes)
-        with self._lock:
-            self._read[labourer_id] = (self._clock(), slots)
+        with self._lock:  # aged from before the read: a read begun before a pause is never taken for a later one
+            self._read[labourer_id] = (now, slots)
         return slots
+
+    def paused(self, labourer_id: str, lanes: int) -> bool:
+        """True when the labourer's counters, as last read (at most ``ttl`` old), say it is paused."""
+        return any(slots is not None and slots.paused for slots in self.lanes(labourer_id, max(lanes, 1)))
 
     def over_cap(self, labourer_id: str, lanes: int, lane: int) -> bool:
         """True when the lane's counter, as last read, has fewer than no free slots (its cap was lowered)."""
@@ -258,5 +300,5 @@ class LaneCache:
             slots = list(cached[1])
             current = slots[lane]
             assert current is not None
-            slots[lane] = Slots(current.labourer_id, current.cap, current.free + 1, lane)
+            slots[lane] = replace(current, free=current.free + 1)
             self._read[labourer_id] = (cached[0], slots)

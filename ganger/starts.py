@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError, TransientAwsError
+from ganger.holds import startable_lanes
 from ganger.labourer import Labourer
 from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
 from ganger.transient import is_transient
@@ -109,7 +110,7 @@ class Starter:
         counters = self.store.slots.read_lanes(labourer.id, labourer.lane_count)
         if any(slots is None for slots in counters):
             return None
-        free = [max(0, slots.free) for slots in counters if slots is not None]
+        free = startable_lanes([slots for slots in counters if slots is not None])  # none while paused
         if limit is not None:
             free = _at_most(free, limit)
         if sum(free) <= 0:

@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ganger.cli.target import add_target_options, resolve_target
+from ganger.ecology import Ecology
 from ganger.errors import GangerError, InvalidInput
 from ganger.ops.context import Ops
 from ganger.ops.redrive import redrive_dead, redrive_via_scavenger
 from ganger.ops.tasks import list_tasks, locate, task_view
+from ganger.ops.why import task_why
 from ganger.task_state import STATES, TaskState
 
 DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -174,4 +176,30 @@ def run_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [register_show, register_list, register_redrive]
+def register_why(commands: Any) -> None:
+    parser = commands.add_parser(
+        "why",
+        help="what holds a task that is not running",
+        description="Name what holds task ID, by the rules dispatch itself follows (ganger.holds): its labourer "
+        "paused (reason, since), no free slot (running n of cap m, per lane; the health metric, its value and "
+        "threshold when health lowered the cap), behind n queued tasks of its lane, waiting for retry (until), or "
+        "not before its launch time. Reads the task, its labourer's slot counters, and a COUNT of the tasks "
+        "ahead of it (CloudWatch only when health lowered the cap).",
+    )
+    parser.add_argument("task_id", metavar="ID", help="the task id")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_target_options(parser)
+    parser.set_defaults(func=run_why)
+
+
+def run_why(args: argparse.Namespace) -> int:
+    ops = connect(args)
+    answer = task_why(ops, args.task_id, time.time(), health=Ecology(ops.clients.cloudwatch).readings)
+    if args.json:
+        print(json.dumps(answer.view(), sort_keys=True, default=str))
+    else:
+        print(f"{answer.task_id} ({answer.state}): {answer.text}")
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [register_show, register_list, register_why, register_redrive]

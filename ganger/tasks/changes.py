@@ -146,9 +146,9 @@ class StateChanges(Transactions):
                 continue
             if codes is None:
                 return batch, False
-            if codes[-1] == "ConditionalCheckFailed":  # fewer free slots than this batch: claim what is free
+            if codes[-1] == "ConditionalCheckFailed":  # paused, or too few free slots: claim what is free
                 slots = self.slots.read(labourer_id, lane)
-                free = slots.free if slots is not None else 0
+                free = slots.free if slots is not None and not slots.paused else 0
                 if free <= 0:
                     return [], True
                 batch = batch[:free]

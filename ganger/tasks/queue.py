@@ -61,19 +61,21 @@ class QueueReads(StoreBase):
             return [QUEUE_BASE - last + i for i in range(count)]
         return [QUEUE_BASE + last - count + 1 + i for i in range(count)]
 
-    def put_new(self, tasks: Sequence[Task]) -> int:
-        """BatchWriteItem in 25s, retrying unprocessed items with backoff, and a whole batch throttled (every item
-        on a hot key: DynamoDB then rejects the request) the same way, up to ``THROTTLED_BATCH_ROUNDS`` in a row
-        beyond botocore's own retries. Returns calls made."""
+    def put_new(self, tasks: Sequence[Task], delayed: bool = False) -> int:
+        """BatchWriteItem in 25s (``delayed``: to the retry table, out of the queue until their
+        ``desired_launch_time``, as a retry waits), retrying unprocessed items with backoff, and a whole batch
+        throttled (every item on a hot key: DynamoDB then rejects the request) the same way, up to
+        ``THROTTLED_BATCH_ROUNDS`` in a row beyond botocore's own retries. Returns calls made."""
         calls = 0
+        table = self.tables.retry if delayed else self.tables.tasks
         for start in range(0, len(tasks), MAX_BATCH_WRITE):
             requests = [{"PutRequest": {"Item": t.to_item()}} for t in tasks[start : start + MAX_BATCH_WRITE]]
             delay, throttled = 0.05, 0
             while requests:
                 calls += 1
                 try:
-                    response = self._ddb.batch_write_item(RequestItems={self.tables.tasks: requests})
-                    requests, throttled = response.get("UnprocessedItems", {}).get(self.tables.tasks, []), 0
+                    response = self._ddb.batch_write_item(RequestItems={table: requests})
+                    requests, throttled = response.get("UnprocessedItems", {}).get(table, []), 0
                 except ClientError as exc:
                     throttled += 1
                     if not is_transient(exc) or throttled >= THROTTLED_BATCH_ROUNDS:
@@ -215,15 +217,18 @@ class QueueReads(StoreBase):
             for key in self._keys(labourer_id, lanes)
         )
 
-    def due_in_lane(self, labourer_id: str, lane: int, now: float, limit: int) -> tuple[list[Task], list[OwedSlots]]:
-        """One lane's retry-table rows due now (one LSI query per 100): the due retries, and the rows of slots
-        owed to the lane's counter (due at 0, so they come first)."""
+    def due_in_lane(
+        self, labourer_id: str, lane: int, now: float, limit: int, ahead: float = 0
+    ) -> tuple[list[Task], list[OwedSlots]]:
+        """One lane's retry-table rows due now (one LSI query per 100): the due retries (delayed tasks among
+        them), and the rows of slots owed to the lane's counter (due at 0, so they come first). ``ahead``: also
+        the rows due within that many seconds, in the same query (the Scavenger wakes for them)."""
         key = queue_key(labourer_id, lane)
         query = {
             "TableName": self.tables.retry,
             "IndexName": RETRY_INDEX,
             "KeyConditionExpression": "labourer_id = :l AND desired_launch_time <= :now",
-            "ExpressionAttributeValues": {":l": {"S": key}, ":now": {"N": str(int(now))}},
+            "ExpressionAttributeValues": {":l": {"S": key}, ":now": {"N": str(int(now + ahead))}},
         }
         return _retry_rows(key, self._query(limit=limit, **query))
 

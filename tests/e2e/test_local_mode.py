@@ -269,3 +269,41 @@ def test_ganger_chat_talks_to_the_local_bot(running: Any, tmp_path: Path) -> Non
     assert "Found: person x" in lines[1] and "car" in lines[1]
     (annotated,) = saved.glob("*.jpg")
     assert annotated.read_bytes()[:2] == b"\xff\xd8" and f"photo saved to {annotated}" in detected.stdout
+
+
+def test_a_paused_labourer_says_why_and_its_job_completes_soon_after_resume(
+    real_speed: tuple[LocalProcess, dict[str, str]],
+) -> None:
+    """Issue 22 at real speed: pause, schedule, `ganger tasks why` answers "paused", resume, done within 5 s."""
+    _, env = real_speed
+    paused = ganger("labourers", "pause", "example_worker", "--reason", "e2e maintenance", env=env)
+    assert paused.returncode == 0, paused.stdout + paused.stderr
+    scheduled = ganger("schedule", "examples/job.json", env=env)
+    assert scheduled.returncode == 0, scheduled.stderr
+    job_id = json.loads(scheduled.stdout)["job_id"]
+
+    time.sleep(2)  # a paused labourer starts nothing, whatever time passes
+    listed = ganger("tasks", "list", "--labourer", "example_worker", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    queued = json.loads(listed.stdout)["tasks"]  # a fresh system: the job's tasks are the only ones
+    assert len(queued) == 3, listed.stdout
+    why = ganger("tasks", "why", queued[0]["task_id"], "--json", env=env)
+    assert why.returncode == 0, why.stderr
+    answer = json.loads(why.stdout)
+    assert answer["hold"] == "paused" and answer["details"]["reason"] == "e2e maintenance", answer
+
+    resumed = ganger("labourers", "resume", "example_worker", env=env)
+    returned = time.monotonic()
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    state = json.loads((Path(env["GANGER_HOME"]) / "local.json").read_text())
+    ddb = boto3.client("dynamodb", endpoint_url=state["endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    done: list[dict] = []
+    while time.monotonic() - returned < 5:
+        items = ddb.scan(TableName="sosw_closed_tasks")["Items"]
+        done = [i for i in items if i["job_id"]["S"] == job_id and i["labourer_id_task_status"]["S"].endswith("_1")]
+        if len(done) == 3:
+            break
+        time.sleep(0.1)
+    waited = time.monotonic() - returned
+    assert len(done) == 3, f"{len(done)} of 3 tasks completed {waited:.1f} s after `ganger labourers resume` returned"

@@ -65,7 +65,7 @@ def test_scale_in_releases_a_running_task_to_another_instance(rig: FleetRig) -> 
 
     report = running[0].stop(grace_seconds=0.2)  # SIGTERM: the task does not finish in time
     assert report.released == 1
-    assert wait_until(lambda: handlers.STARTS[task_id] == 2)  # another instance took the same attempt over
+    assert wait_until(lambda: handlers.STARTS[task_id] == 2, timeout=60)  # another instance took the attempt over
     gate.set()
     assert wait_until(lambda: settled(rig, task_id), timeout=20, step=rig.system.tick)
 

@@ -314,7 +314,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if outcome is Ended.HANDED_OFF:
                 if labourer.handoff_guard == "cache" and self._paused(labourer):  # paused meanwhile: not started
                     self._undo_handoff(labourer, handoff)
-                    return outcome
+                    return outcome, False
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
                     self.stats["handed_off"] += started.dispatched

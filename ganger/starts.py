@@ -30,6 +30,7 @@ from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError, TransientAwsError
 from ganger.holds import startable_lanes
 from ganger.labourer import Labourer
+from ganger.priority import top_priority
 from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
 from ganger.transient import is_transient
 
@@ -159,12 +160,14 @@ class Starter:
     def handoff(self, labourer: Labourer, now: float, slot_lane: int = 0) -> list[Handoff]:
         """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending
         at the same moment try different tasks first: the slot lane's queue, or when it is empty another
-        lane's, picked at random (one more Query, at the tail of a job)."""
+        lane's, picked at random (one more Query, at the tail of a job). Only the front's priority: a lower
+        priority's task never takes a slot while a higher one is queued in the lane."""
         queued = self.store.queued_in_lane(labourer.id, slot_lane, now, limit=HANDOFF_CANDIDATES)
         lanes = labourer.lane_count
         if not queued and lanes > 1:
             other = self._rand.choice([lane for lane in range(lanes) if lane != slot_lane] or [0])
             queued = self.store.queued_in_lane(labourer.id, other, now, limit=HANDOFF_CANDIDATES)
+        queued = [queued[i] for i in top_priority([task.priority for task in queued])]  # higher priority first
         self._rand.shuffle(queued)
         invoked = labourer.invoked_greenfield(now)
         return [Handoff(task, uuid.uuid4().hex, now, invoked, slot_lane, labourer.handoff_guard) for task in queued]

@@ -90,13 +90,14 @@ def _queued_why(
                 + ")"
             )
         return Why(task_id, "queued", "no_free_slot", text, details)
-    ahead = _ahead(ops, labourer.id, lane, greenfield)
-    return Why(task_id, "queued", "behind_queue", f"behind {ahead} queued task(s) of its lane; free slots: "
-               f"{sum(startable_lanes(live))}", {"ahead": ahead, "free": sum(startable_lanes(live))})  # fmt: skip
+    ahead, free = _ahead(ops, labourer.id, lane, greenfield), sum(startable_lanes(live))
+    text = f"behind {ahead} task(s) of higher or equal priority in its lane's queue; free slots: {free}"
+    return Why(task_id, "queued", "behind_queue", text, {"ahead": ahead, "free": free})
 
 
 def _ahead(ops: Ops, labourer_id: str, lane: int, greenfield: int) -> int:
-    """Queued tasks before it in its lane (a COUNT query: greenfield below its own)."""
+    """Queued tasks before it in its lane (a COUNT query: greenfield below its own), which are those of a higher
+    priority and those of its own queued earlier: priority is part of the queue position (``ganger.priority``)."""
     total, kwargs = (
         0,
         {

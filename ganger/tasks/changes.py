@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ganger.backoff import jittered_delay
 from ganger.errors import TransientAwsError
 from ganger.lanes import queue_key
+from ganger.priority import queue_position
 from ganger.tasks.base import logger
 from ganger.tasks.queue import OWED_PREFIX
 from ganger.tasks.records import MARKER_PREFIX, MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, Task, is_marker
@@ -177,7 +178,11 @@ class StateChanges(Transactions):
     def _release_item(self, task: Task, position: int, give_back_limit: int | None = None) -> dict[str, Any]:
         """The task back in the queue at ``position`` with its attempt undone (its slot is given back with it)."""
         adds, condition = "attempts :minus", "invocation_token = :tok"
-        values = {":pos": {"N": str(position)}, ":minus": {"N": "-1"}, ":tok": {"S": task.invocation_token or ""}}
+        values = {
+            ":pos": {"N": str(queue_position(position, task.priority))},  # back at the front of its priority
+            ":minus": {"N": "-1"},
+            ":tok": {"S": task.invocation_token or ""},
+        }
         if give_back_limit is not None:
             adds += ", given_back :one"
             condition += " AND (attribute_not_exists(given_back) OR given_back < :limit)"

@@ -31,6 +31,7 @@ from ganger.errors import DispatchError, TransientAwsError
 from ganger.holds import startable_lanes
 from ganger.labourer import Labourer
 from ganger.priority import top_priority
+from ganger.rates import RateGate
 from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
 from ganger.transient import is_transient
 
@@ -54,6 +55,11 @@ class Started:
     ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
     given_back: int = 0  # the dispatch's outcome was unknown and the worker had not started: released
     release_failed: int = 0  # could not be released even after retries: left invoked, to expire and retry
+    # a rate-limited labourer (``ganger.rates``): tasks stayed queued for want of tokens while slots were free, and
+    # whether no pacer held the bucket's lease when it was read (then the caller wakes one)
+    rate_backlog: bool = False
+    pacer_idle: bool = False
+    next_start: float | None = None  # when the bucket grants its next start (epoch seconds)
 
     def add(self, other: Started) -> None:
         for name in ("claimed", "dispatched", "released", "ambiguous", "given_back", "release_failed"):
@@ -112,11 +118,34 @@ class Starter:
         if any(slots is None for slots in counters):
             return None
         free = startable_lanes([slots for slots in counters if slots is not None])  # none while paused
-        if limit is not None:
-            free = _at_most(free, limit)
-        if sum(free) <= 0:
+        slots_free = sum(_at_most(free, limit)) if limit is not None else sum(free)
+        if slots_free <= 0:  # at its cap, or paused: not even the rate's bucket is read
             return Started()
-        return self.start_planned(labourer, plan_claims(free, self.read_queues(labourer, free, now)), now)
+        gate = self._gate(labourer, now)
+        granted = slots_free
+        if gate is not None:  # read no more of the queue than the bucket grants
+            granted = min(slots_free, gate.available())
+            free = _at_most(free, granted)
+        elif limit is not None:
+            free = _at_most(free, limit)
+        if sum(free) <= 0:  # held by the rate when slots are free but no token: the pacer starts them
+            return self._rate_outcome(Started(), gate, now, backlog=slots_free > 0)
+        queued = self.read_queues(labourer, free, now)
+        full = sum(len(tasks) for tasks in queued) >= granted  # the queue may hold more than the tokens granted
+        started = self.start_planned(labourer, plan_claims(free, queued), now, gate)
+        return self._rate_outcome(started, gate, now, (full and granted < slots_free) or started.rate_backlog)
+
+    def _gate(self, labourer: Labourer, now: float) -> RateGate | None:
+        """A rate-limited labourer's bucket as read now (one consistent GetItem); None without a rate."""
+        return None if labourer.rate is None else RateGate(self.store.rates, labourer.id, labourer.rate, now)
+
+    @staticmethod
+    def _rate_outcome(started: Started, gate: RateGate | None, now: float, backlog: bool) -> Started:
+        if gate is not None:
+            started.rate_backlog = backlog
+            started.pacer_idle = gate.pacer_idle(now)
+            started.next_start = gate.next_start()
+        return started
 
     def read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
         """Each lane with free slots reads that many of its queue; when some lane's queue ran short, the other
@@ -137,12 +166,21 @@ class Starter:
                 break
         return queued
 
-    def start_planned(self, labourer: Labourer, plan: dict[int, list[Task]], now: float) -> Started:
-        """Claim each lane's planned tasks with that lane's slots, then dispatch them all in parallel."""
+    def start_planned(
+        self, labourer: Labourer, plan: dict[int, list[Task]], now: float, gate: RateGate | None = None
+    ) -> Started:
+        """Claim each lane's planned tasks with that lane's slots (and, for a rate-limited labourer, the tokens its
+        bucket grants: the plan is cut to them), then dispatch them all in parallel."""
         started = Started()
+        gate = gate or self._gate(labourer, now)
+        if gate is not None:
+            planned = sum(len(tasks) for tasks in plan.values())
+            lengths = _at_most([len(plan.get(lane, [])) for lane in range(max(plan, default=-1) + 1)], gate.available())
+            plan = {lane: plan[lane][:n] for lane, n in enumerate(lengths) if n > 0}
+            started.rate_backlog = sum(lengths) < planned
         claimed: list[Task] = []
         for lane, tasks in sorted(plan.items()):
-            claimed += self._claim(labourer, tasks, now, lane)
+            claimed += self._claim(labourer, tasks, now, lane, gate)
         started.add(self.deliver(labourer, claimed))
         started.claimed = len(claimed)
         return started
@@ -151,11 +189,13 @@ class Starter:
         """Claim these queued tasks with lane ``slot_lane``'s slots (as many as are free) and dispatch them."""
         return self.start_planned(labourer, {slot_lane: list(tasks)} if tasks else {}, now)
 
-    def _claim(self, labourer: Labourer, tasks: Sequence[Task], now: float, lane: int) -> list[Task]:
+    def _claim(
+        self, labourer: Labourer, tasks: Sequence[Task], now: float, lane: int, gate: RateGate | None = None
+    ) -> list[Task]:
         if not tasks:
             return []
         tokens = [uuid.uuid4().hex for _ in tasks]
-        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane)
+        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane, gate=gate)
 
     def handoff(self, labourer: Labourer, now: float, slot_lane: int = 0) -> list[Handoff]:
         """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending

@@ -80,7 +80,12 @@ class Processor(Generic[C]):
         if self._starter is None:
             dispatchers = Dispatchers(self.clients, self._dispatcher_overrides)
             self._starter = Starter(
-                self.store, dispatchers, pool_size=self.dispatch_pool_size, rand=self.store.rand, sleep=self.store.sleep
+                self.store,
+                dispatchers,
+                pool_size=self.dispatch_pool_size,
+                rand=self.store.rand,
+                sleep=self.store.sleep,
+                clock=self.clock,
             )
         return self._starter
 

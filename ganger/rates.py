@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,9 @@ MAX_PER_SECOND = 100_000.0
 MAX_BURST = 100_000
 PACE_STEP_MIN = 0.1  # the pacer starts a batch at most every 0.1 s (R/10 tasks at a time)
 PACE_STEP_MAX = 1.0
+# Invokes leave a claim in parallel batches tens of milliseconds apart: the bucket keeps back what R starts in
+# this long would add, so that the workers' own starts (not only the claims) stay within R + B in any second
+DISPATCH_ALLOWANCE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ class RateLimit:
         return math.ceil(MICROS / self.per_second)
 
     @property
+    def capacity(self) -> int:
+        """Starts granted at once to an idle labourer: the burst less the dispatch allowance, at least 1."""
+        return max(1, self.burst - math.floor(self.per_second * DISPATCH_ALLOWANCE_S))
+
+    @property
     def pace_step(self) -> float:
         """How often the pacer starts a batch: every 1/R seconds, at least 0.1 s apart, at most 1 s."""
         return min(PACE_STEP_MAX, max(PACE_STEP_MIN, 1.0 / self.per_second))
@@ -72,7 +81,7 @@ class RateLimit:
     def grantable(self, tat: int | None, now_us: int) -> int:
         """How many starts the bucket grants now (never negative)."""
         start = max(tat or 0, now_us)
-        return max(0, (now_us + self.burst * self.interval_us - start) // self.interval_us)
+        return max(0, (now_us + self.capacity * self.interval_us - start) // self.interval_us)
 
     def after(self, tat: int | None, now_us: int, count: int) -> int:
         """``tat`` after ``count`` starts granted now."""
@@ -80,7 +89,7 @@ class RateLimit:
 
     def next_start(self, tat: int | None, now_us: int) -> float:
         """When (epoch seconds) the bucket next grants a start: now, or when one token has refilled."""
-        return max(now_us, (tat or 0) + self.interval_us - self.burst * self.interval_us) / MICROS
+        return max(now_us, (tat or 0) + self.interval_us - self.capacity * self.interval_us) / MICROS
 
 
 def micros(now: float) -> int:
@@ -166,13 +175,27 @@ class RateGate:
     """One start's view of a rate-limited labourer's bucket: what it grants now, the transaction item that takes
     it, and a fresh read when a concurrent claim took tokens first (``ganger.tasks.changes`` uses it)."""
 
-    def __init__(self, buckets: RateBuckets, labourer_id: str, rate: RateLimit, now: float) -> None:
+    def __init__(
+        self,
+        buckets: RateBuckets,
+        labourer_id: str,
+        rate: RateLimit,
+        now: float,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.buckets = buckets
         self.labourer_id = labourer_id
         self.rate = rate
+        self._clock = clock
         self.now_us = micros(now)
         self.bucket = buckets.read(labourer_id)
         self.taken = 0
+
+    def _tick(self) -> None:
+        """Grant as of the time of the claim itself (a run's reads take time; a grant as of its start would let
+        the claim's Invokes land later than the bucket counts them, bunching starts)."""
+        if self._clock is not None:
+            self.now_us = max(self.now_us, micros(self._clock()))
 
     def available(self) -> int:
         return self.rate.grantable(self.bucket.tat, self.now_us)
@@ -189,6 +212,12 @@ class RateGate:
     def refresh(self) -> int:
         """Read the bucket again (a concurrent claim moved it); what it grants now."""
         self.bucket = self.buckets.read(self.labourer_id)
+        self._tick()
+        return self.available()
+
+    def fresh(self) -> int:
+        """What the bucket as read grants at the clock's time now (before a claim's transaction)."""
+        self._tick()
         return self.available()
 
     def pacer_idle(self, now: float) -> bool:

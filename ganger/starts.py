@@ -103,8 +103,10 @@ class Starter:
         pool_size: int = DEFAULT_POOL_SIZE,
         rand: random.Random | None = None,
         sleep: Sleep = real_sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
+        self._clock = clock
         self.dispatchers = dispatchers
         self.pool_size = max(1, pool_size)
         self._rand = rand or random.Random()
@@ -137,7 +139,9 @@ class Starter:
 
     def _gate(self, labourer: Labourer, now: float) -> RateGate | None:
         """A rate-limited labourer's bucket as read now (one consistent GetItem); None without a rate."""
-        return None if labourer.rate is None else RateGate(self.store.rates, labourer.id, labourer.rate, now)
+        if labourer.rate is None:
+            return None
+        return RateGate(self.store.rates, labourer.id, labourer.rate, now, clock=self._clock)
 
     @staticmethod
     def _rate_outcome(started: Started, gate: RateGate | None, now: float, backlog: bool) -> Started:

@@ -148,7 +148,7 @@ class StateChanges(Transactions):
         labourer_id = batch[0][0].labourer_id
         for attempt in range(CLAIM_ROUNDS):
             if gate is not None:
-                batch = batch[: gate.available()]
+                batch = batch[: gate.fresh()]
             if not batch:
                 return [], gate is not None
             take = [self.slots.take(labourer_id, len(batch), lane)]

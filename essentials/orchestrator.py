@@ -31,13 +31,15 @@ from ganger.labourer import Labourer
 from ganger.lanes import lane_of, split_cap
 from ganger.processor import Processor, handler_for
 from ganger.slots import Slots
-from ganger.starts import plan_claims
+from ganger.starts import Started, plan_claims
 from ganger.tasks import Task
 
 logger = logging.getLogger(__name__)
 LANE_CAP_TRIES = 5  # reads and conditional writes of one lane's counter while concurrent runs change it
 Logger(service="sosw_orchestrator")
 DRAIN_BATCH = 100  # rows of a retired lane moved per run
+PACE_SECONDS = 50.0  # a pacer run's length (the function's timeout is 60 s), then its successor's
+PACE_MARGIN_SECONDS = 8.0
 
 
 def desired_invocations(max_simultaneous: int, coefficient: float, running: int) -> int:
@@ -74,6 +76,11 @@ class Orchestrator(Processor[OrchestratorConfig]):
     def handle(self, event: Any) -> dict[str, Any]:
         config = self.config
         now = self.clock()
+        if isinstance(event, dict) and event.get("action") == "pace":
+            return {
+                "paced": [self.pace(labourer) for labourer in self._selected(config, event)],
+                "stats": dict(self.stats),
+            }
         runs = []
         for labourer in self._selected(config, event):
             try:
@@ -114,7 +121,12 @@ class Orchestrator(Processor[OrchestratorConfig]):
             if self._short(plan, free, queued, per_lane):  # a lane's slots could take more of another's queue
                 plan = plan_claims(free, self.starter.read_queues(labourer, free, now))
             run.desired = sum(len(tasks) for tasks in plan.values())
-        if run.desired > 0:
+        if labourer.rate is not None and any(queued):  # within the bucket's tokens; the pacer starts the rest
+            started = self.starter.fill(labourer, now) or Started()
+            run.claimed, run.dispatched, run.dispatch_errors = started.claimed, started.dispatched, started.released
+            self.count_start(started)
+            self.pace_if_held(labourer, started)
+        elif run.desired > 0:
             started = self.starter.start_planned(labourer, plan, now)
             run.claimed, run.dispatched, run.dispatch_errors = started.claimed, started.dispatched, started.released
             self.count_start(started)
@@ -128,6 +140,52 @@ class Orchestrator(Processor[OrchestratorConfig]):
              "Queued": sum(len(tasks) for tasks in queued), "OldestQueuedAge": oldest},
         )  # fmt: skip
         return run
+
+    def pace(self, labourer: Labourer) -> dict[str, Any]:
+        """Start a rate-limited labourer's backlog as its bucket refills (``ganger.rates``): holding the bucket's
+        lease, fill its free slots within the tokens granted every ``pace_step`` seconds, until its queue is empty
+        or it is paused; near the end of this run's time, hand on to a successor run. One run per labourer at a
+        time: a run that finds the lease held does nothing."""
+        rate, buckets = labourer.rate, self.store.rates
+        if rate is None:
+            return {"labourer_id": labourer.id, "paced": False}
+        start = self.clock()
+        until = start + max(1.0, min(PACE_SECONDS, self.remaining_seconds() - PACE_MARGIN_SECONDS))
+        if not buckets.lease(labourer.id, start, until):
+            self.stats["pace_lease_held"] += 1
+            return {"labourer_id": labourer.id, "paced": False}
+        steps = 0
+        while True:
+            now = self.clock()
+            if now >= until - rate.pace_step:  # the successor takes over: the lease is given back first
+                buckets.end_lease(labourer.id, until)
+                self._nudged.discard(f"pace#{labourer.id}")
+                self.pace_if_held(labourer, Started(rate_backlog=True, pacer_idle=True))
+                break
+            started = self.starter.fill(labourer, now)
+            if started is None:  # no cap yet: the labourer's normal run sets it
+                started = Started(rate_backlog=True)
+                self._orchestrate_once(labourer, now)
+            steps += 1
+            self.stats["paced_starts"] += started.dispatched
+            self.count_start(started)
+            if not started.rate_backlog:  # the rate no longer holds the queue (empty, paused, or at its cap: then
+                # completions start the next tasks, and a start that finds the rate binding again wakes a pacer)
+                buckets.end_lease(labourer.id, until)
+                break
+            wake = max(now + rate.pace_step, started.next_start or 0.0)
+            self.store.sleep(max(0.0, wake - self.clock()))
+            if self.clock() < wake:  # a clock that does not move with the sleep (a test's): the tick goes on
+                buckets.end_lease(labourer.id, until)
+                break
+        self.stats["pace_steps"] += steps
+        return {"labourer_id": labourer.id, "paced": True, "steps": steps}
+
+    def _orchestrate_once(self, labourer: Labourer, now: float) -> None:
+        try:
+            self.run_labourer(labourer, self.config, now)
+        except Exception:  # the pacer's next step tries again
+            logger.exception("orchestrating labourer %s for its pacer failed", labourer.id)
 
     def _queues(self, labourer: Labourer, now: float, limit: int) -> list[list[Task]]:
         """Each lane's queue front (a Query per lane; one lane: the labourer's one queue read, as always)."""

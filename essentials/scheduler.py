@@ -27,13 +27,16 @@ from ganger.documents import SchedulerConfig
 from ganger.errors import InvalidJob, UnknownLabourer
 from ganger.labourer import Labourer
 from ganger.lanes import lane_of
+from ganger.priority import parse_priority, queue_position
 from ganger.processor import Processor, handler_for
 from ganger.tasks import QUEUE_BASE, Task
 
 logger = logging.getLogger(__name__)
 Logger(service="sosw_scheduler")
 
-RESERVED_JOB_KEYS = ("lambda_name", "job_id", "job_schema_name", "payload", "desired_launch_time", "delay_seconds")
+RESERVED_JOB_KEYS = (
+    "lambda_name", "job_id", "job_schema_name", "payload", "desired_launch_time", "delay_seconds", "priority",
+)  # fmt: skip
 MAX_JOB_BYTES = 256 * 1024
 MAX_DELAY_SECONDS = 366 * 86400  # a delayed job starts within a year
 WAKE_WITHIN_SECONDS = 60  # a delayed job due sooner wakes the Scavenger now; later ones, its minute tick
@@ -48,6 +51,7 @@ class Job:
     cursor: int | None = None  # set only in a sibling's continuation
     desired_launch_time: float | None = None  # sosw's field: no task starts before this (epoch seconds)
     delay_seconds: float | None = None  # or: no task starts before this long after the job is accepted
+    priority: int = 0  # higher first (``ganger.priority``): encoded into its tasks' queue positions
 
     def launch_at(self, now: float) -> int | None:
         """When the job's tasks may start (rounded up to a whole second), or None: at once."""
@@ -113,7 +117,11 @@ def parse_job(event: Any) -> Job:
     if cursor is not None and (not isinstance(cursor, int) or cursor < 0):
         raise InvalidJob("cursor", "expected a non-negative integer")
     launch, delay = _launch_fields(job)
-    return Job(name.strip(), body, job_id, schema_name, cursor, launch, delay)
+    try:
+        priority = parse_priority(job.get("priority"))
+    except ValueError as exc:
+        raise InvalidJob("job.priority", str(exc)) from exc
+    return Job(name.strip(), body, job_id, schema_name, cursor, launch, delay, priority)
 
 
 def derive_job_id(labourer_id: str, chunks: list[dict[str, Any]]) -> str:
@@ -206,7 +214,7 @@ class Scheduler(Processor[SchedulerConfig]):
                 self._hand_over(job, job_id, cursor, config)
                 return {"job_id": job_id, "labourer_id": labourer.id, "tasks_created": created, "continued_at": cursor}
             step = range(cursor, min(cursor + config.rows_per_step, len(chunks)))
-            written = self._write_step(job_id, labourer, chunks, step, recheck, launch)
+            written = self._write_step(job_id, labourer, chunks, step, recheck, launch, job.priority)
             created += written
             cursor = step.stop
             if written and launch is None:  # start on arrival: the labourer's free slots take the new tasks now
@@ -238,6 +246,7 @@ class Scheduler(Processor[SchedulerConfig]):
         step: range,
         recheck: bool,
         launch: int | None = None,
+        priority: int = 0,
     ) -> int:
         """Write one step's tasks: to the queue, or (``launch``) to the retry table until that time, out of
         the greenfield index as a retry waits (the Scavenger puts them at the queue's front when due)."""
@@ -255,11 +264,12 @@ class Scheduler(Processor[SchedulerConfig]):
                 task_id=task_id,
                 labourer_id=labourer.id,
                 created_at=now,
-                greenfield=position,
+                greenfield=queue_position(position, priority),
                 payload=json.dumps(chunks[i], default=str),
                 job_id=job_id,
                 lane=lane_of(task_id, lanes),  # a stable hash: a redelivered job makes the same rows
                 desired_launch_time=launch,
+                priority=priority,
             )
             for (i, task_id), position in zip(fresh, positions, strict=True)
         ]
@@ -275,6 +285,8 @@ class Scheduler(Processor[SchedulerConfig]):
         body: dict[str, Any] = {"lambda_name": job.lambda_name, "job_schema_name": job.schema_name, **job.body}
         if job.desired_launch_time is not None:
             body["desired_launch_time"] = job.desired_launch_time
+        if job.priority:
+            body["priority"] = job.priority
         event = {"job": body, "job_id": job_id, "cursor": cursor}
         self.clients.lambda_.invoke(FunctionName=target, InvocationType="Event", Payload=json.dumps(event).encode())
         self.stats["siblings_spawned"] += 1

@@ -267,6 +267,12 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
         labourer = self.labourers().get(task.labourer_id)
         if labourer is None or labourer.dispatch != "event":
             return self._retrying(lambda: end(None))
+        if labourer.rate is not None:  # the slot goes back, then a claim takes it with a token (``ganger.rates``)
+            self.stats["handoffs_rate_limited"] += 1
+            ended = self._retrying(lambda: end(None))
+            if ended is Ended.DONE:
+                self.start_queued(labourer, now)
+            return ended
         retired = task.holds_lane >= labourer.lane_count  # a slot of a lane the labourer no longer has
         paused = labourer.handoff_guard == "cache" and self._paused(labourer)
         if retired or paused or self._over_cap(task, labourer.lane_count, labourer.handoff_guard):
@@ -314,7 +320,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             if outcome is Ended.HANDED_OFF:
                 if labourer.handoff_guard == "cache" and self._paused(labourer):  # paused meanwhile: not started
                     self._undo_handoff(labourer, handoff)
-                    return outcome
+                    return outcome, False
                 try:
                     started = self.starter.deliver(labourer, [handoff.claimed])
                     self.stats["handed_off"] += started.dispatched

@@ -65,6 +65,11 @@ class Assumptions:
     sfn_transitions_per_task: int = 3  # Map iteration start, Lambda task state, its success
     esm_sqs_requests_per_task: int = 3  # send; the mapping's receive and delete (batch size 1, as a cap needs)
     fleet_sqs_requests_per_task: int = 3  # send, the instance's receive and delete
+    # a rate-limited labourer (``ganger.rates``): no hand-offs, so each completion gives its slot back (2 units) and
+    # a claim takes it with the lane counter (2) and the bucket (2), shared by a claim's tasks (1-5 at the pacer's
+    # steps): about 5 more write units per task, and the bucket's consistent GetItem per claim (1 read unit)
+    rate_write_units_per_task: float = 5.0
+    rate_read_units_per_task: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,14 @@ def ganger_lines(profile: UnitProfile, prices: Prices, a: Assumptions, fleet: bo
     return lines
 
 
+def rate_lines(prices: Prices, a: Assumptions) -> dict[str, float]:
+    """What a rate limit adds per million tasks (``Assumptions.rate_*``)."""
+    return {
+        "rate limit: table writes": a.rate_write_units_per_task * MILLION * prices.dynamodb_write_unit,
+        "rate limit: reads": a.rate_read_units_per_task * MILLION * prices.dynamodb_read_unit,
+    }
+
+
 def alternatives(prices: Prices, a: Assumptions) -> dict[str, dict[str, Any]]:
     transitions = a.sfn_transitions_per_task
     express_gb_s = a.task_seconds * 64 / 1024
@@ -146,6 +159,11 @@ def report(
         lines = ganger_lines(profile, prices, a, fleet)
         systems[name] = {"usd_per_million_tasks": round(sum(lines.values()), 4), "units": per_task,
                          "lines": {k: round(v, 4) for k, v in lines.items()}}  # fmt: skip
+    lines = {**ganger_lines(profile, prices, a), **rate_lines(prices, a)}
+    rounded = {k: round(v, 4) for k, v in lines.items()}
+    systems["ganger (rate-limited labourer)"] = {
+        "usd_per_million_tasks": round(sum(lines.values()), 4), "units": per_task, "lines": rounded
+    }  # fmt: skip
     for name, alt in alternatives(prices, a).items():
         systems[name] = {"usd_per_million_tasks": round(sum(alt["lines"].values()), 4), "units": alt["units"],
                          "lines": {k: round(v, 4) for k, v in alt["lines"].items()}}  # fmt: skip

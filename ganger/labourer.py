@@ -11,6 +11,7 @@ from typing import Any, Literal
 from ganger import schema
 from ganger.config import ConfigStore, TypedConfig
 from ganger.lanes import LANE_SEPARATOR, auto_lanes, queue_key
+from ganger.rates import RateLimit
 
 LABOURERS_DOCUMENT = "ganger_labourers"
 MAX_REASON = 500  # characters of a pause's reason
@@ -101,6 +102,10 @@ class Labourer:
     paused_reason: str = ""
     paused_at: int | None = None
     resumed_at: int | None = None
+    # At most ``per_second`` starts a second after a ``burst`` (``ganger.rates``): every claim takes its tokens
+    # from the labourer's bucket item in its own transaction, and the Orchestrator's pacer starts the backlog as
+    # the bucket refills. No hand-offs: an ending attempt gives its slot back.
+    rate: RateLimit | None = None
 
     def __post_init__(self) -> None:
         if not self.id:

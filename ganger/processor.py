@@ -24,6 +24,7 @@ from ganger.config import ConfigStore, TypedConfig, refresh_together
 from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import TransientAwsError
 from ganger.labourer import Labourer, labourers_config
+from ganger.rates import wake_pacer
 from ganger.starts import DEFAULT_POOL_SIZE, Started, Starter
 from ganger.tasks import TaskStore
 
@@ -79,7 +80,12 @@ class Processor(Generic[C]):
         if self._starter is None:
             dispatchers = Dispatchers(self.clients, self._dispatcher_overrides)
             self._starter = Starter(
-                self.store, dispatchers, pool_size=self.dispatch_pool_size, rand=self.store.rand, sleep=self.store.sleep
+                self.store,
+                dispatchers,
+                pool_size=self.dispatch_pool_size,
+                rand=self.store.rand,
+                sleep=self.store.sleep,
+                clock=self.clock,
             )
         return self._starter
 
@@ -158,7 +164,21 @@ class Processor(Generic[C]):
             return Started()
         self.stats["started"] += started.dispatched
         self.count_start(started)
+        self.pace_if_held(labourer, started)
         return started
+
+    def pace_if_held(self, labourer: Labourer, started: Started) -> None:
+        """A rate-limited labourer left with queued tasks and no pacer: wake one (``ganger.rates``), once per run.
+        Best effort: the minute tick's start wakes one too."""
+        key = f"pace#{labourer.id}"
+        if not (started.rate_backlog and started.pacer_idle) or key in self._nudged:
+            return
+        self._nudged.add(key)
+        try:
+            wake_pacer(self.clients.lambda_, labourer.id, self.function_name or "")
+            self.stats["pacer_wakes"] += 1
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("labourer %s: no pacer woken (%s); the minute tick wakes one", labourer.id, exc)
 
     def count_start(self, started: Started) -> None:
         """The stats of a start's side outcomes: attempts given back, releases that failed even after retries."""

@@ -84,6 +84,9 @@ def _convert_union(tp: Any, value: Any, path: str) -> Any:
     options = get_args(tp)
     if value is None and type(None) in options:
         return None
+    others = [option for option in options if option is not type(None)]
+    if len(others) == 1:  # an optional field: its own error, with the path inside it
+        return _convert(others[0], value, path)
     errors = []
     for option in options:
         if option is type(None):

@@ -30,6 +30,8 @@ from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError, TransientAwsError
 from ganger.holds import startable_lanes
 from ganger.labourer import Labourer
+from ganger.priority import top_priority
+from ganger.rates import RateGate
 from ganger.tasks import QUEUE_BASE, Handoff, Task, TaskStore
 from ganger.transient import is_transient
 
@@ -53,6 +55,11 @@ class Started:
     ambiguous: int = 0  # the dispatch may have been accepted: left invoked, to report or expire
     given_back: int = 0  # the dispatch's outcome was unknown and the worker had not started: released
     release_failed: int = 0  # could not be released even after retries: left invoked, to expire and retry
+    # a rate-limited labourer (``ganger.rates``): tasks stayed queued for want of tokens while slots were free, and
+    # whether no pacer held the bucket's lease when it was read (then the caller wakes one)
+    rate_backlog: bool = False
+    pacer_idle: bool = False
+    next_start: float | None = None  # when the bucket grants its next start (epoch seconds)
 
     def add(self, other: Started) -> None:
         for name in ("claimed", "dispatched", "released", "ambiguous", "given_back", "release_failed"):
@@ -96,8 +103,10 @@ class Starter:
         pool_size: int = DEFAULT_POOL_SIZE,
         rand: random.Random | None = None,
         sleep: Sleep = real_sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
+        self._clock = clock
         self.dispatchers = dispatchers
         self.pool_size = max(1, pool_size)
         self._rand = rand or random.Random()
@@ -111,11 +120,36 @@ class Starter:
         if any(slots is None for slots in counters):
             return None
         free = startable_lanes([slots for slots in counters if slots is not None])  # none while paused
-        if limit is not None:
-            free = _at_most(free, limit)
-        if sum(free) <= 0:
+        slots_free = sum(_at_most(free, limit)) if limit is not None else sum(free)
+        if slots_free <= 0:  # at its cap, or paused: not even the rate's bucket is read
             return Started()
-        return self.start_planned(labourer, plan_claims(free, self.read_queues(labourer, free, now)), now)
+        gate = self._gate(labourer, now)
+        granted = slots_free
+        if gate is not None:  # read no more of the queue than the bucket grants
+            granted = min(slots_free, gate.available())
+            free = _at_most(free, granted)
+        elif limit is not None:
+            free = _at_most(free, limit)
+        if sum(free) <= 0:  # held by the rate when slots are free but no token: the pacer starts them
+            return self._rate_outcome(Started(), gate, now, backlog=slots_free > 0)
+        queued = self.read_queues(labourer, free, now)
+        full = sum(len(tasks) for tasks in queued) >= granted  # the queue may hold more than the tokens granted
+        started = self.start_planned(labourer, plan_claims(free, queued), now, gate)
+        return self._rate_outcome(started, gate, now, (full and granted < slots_free) or started.rate_backlog)
+
+    def _gate(self, labourer: Labourer, now: float) -> RateGate | None:
+        """A rate-limited labourer's bucket as read now (one consistent GetItem); None without a rate."""
+        if labourer.rate is None:
+            return None
+        return RateGate(self.store.rates, labourer.id, labourer.rate, now, clock=self._clock)
+
+    @staticmethod
+    def _rate_outcome(started: Started, gate: RateGate | None, now: float, backlog: bool) -> Started:
+        if gate is not None:
+            started.rate_backlog = backlog
+            started.pacer_idle = gate.pacer_idle(now)
+            started.next_start = gate.next_start()
+        return started
 
     def read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
         """Each lane with free slots reads that many of its queue; when some lane's queue ran short, the other
@@ -136,12 +170,21 @@ class Starter:
                 break
         return queued
 
-    def start_planned(self, labourer: Labourer, plan: dict[int, list[Task]], now: float) -> Started:
-        """Claim each lane's planned tasks with that lane's slots, then dispatch them all in parallel."""
+    def start_planned(
+        self, labourer: Labourer, plan: dict[int, list[Task]], now: float, gate: RateGate | None = None
+    ) -> Started:
+        """Claim each lane's planned tasks with that lane's slots (and, for a rate-limited labourer, the tokens its
+        bucket grants: the plan is cut to them), then dispatch them all in parallel."""
         started = Started()
+        gate = gate or self._gate(labourer, now)
+        if gate is not None:
+            planned = sum(len(tasks) for tasks in plan.values())
+            lengths = _at_most([len(plan.get(lane, [])) for lane in range(max(plan, default=-1) + 1)], gate.available())
+            plan = {lane: plan[lane][:n] for lane, n in enumerate(lengths) if n > 0}
+            started.rate_backlog = sum(lengths) < planned
         claimed: list[Task] = []
         for lane, tasks in sorted(plan.items()):
-            claimed += self._claim(labourer, tasks, now, lane)
+            claimed += self._claim(labourer, tasks, now, lane, gate)
         started.add(self.deliver(labourer, claimed))
         started.claimed = len(claimed)
         return started
@@ -150,21 +193,25 @@ class Starter:
         """Claim these queued tasks with lane ``slot_lane``'s slots (as many as are free) and dispatch them."""
         return self.start_planned(labourer, {slot_lane: list(tasks)} if tasks else {}, now)
 
-    def _claim(self, labourer: Labourer, tasks: Sequence[Task], now: float, lane: int) -> list[Task]:
+    def _claim(
+        self, labourer: Labourer, tasks: Sequence[Task], now: float, lane: int, gate: RateGate | None = None
+    ) -> list[Task]:
         if not tasks:
             return []
         tokens = [uuid.uuid4().hex for _ in tasks]
-        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane)
+        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane, gate=gate)
 
     def handoff(self, labourer: Labourer, now: float, slot_lane: int = 0) -> list[Handoff]:
         """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending
         at the same moment try different tasks first: the slot lane's queue, or when it is empty another
-        lane's, picked at random (one more Query, at the tail of a job)."""
+        lane's, picked at random (one more Query, at the tail of a job). Only the front's priority: a lower
+        priority's task never takes a slot while a higher one is queued in the lane."""
         queued = self.store.queued_in_lane(labourer.id, slot_lane, now, limit=HANDOFF_CANDIDATES)
         lanes = labourer.lane_count
         if not queued and lanes > 1:
             other = self._rand.choice([lane for lane in range(lanes) if lane != slot_lane] or [0])
             queued = self.store.queued_in_lane(labourer.id, other, now, limit=HANDOFF_CANDIDATES)
+        queued = [queued[i] for i in top_priority([task.priority for task in queued])]  # higher priority first
         self._rand.shuffle(queued)
         invoked = labourer.invoked_greenfield(now)
         return [Handoff(task, uuid.uuid4().hex, now, invoked, slot_lane, labourer.handoff_guard) for task in queued]

@@ -1,7 +1,8 @@
 """``ganger tasks why ID``: what holds a task, from the rules dispatch itself follows (``ganger.holds``).
 
 A queued task waits for one of: its labourer paused, no startable slot (each lane's running n of cap m, and the
-health coefficient when it lowered the cap), or tasks ahead of it in its lane's queue. A task in the retry
+health coefficient when it lowered the cap), the rate limit (when its bucket next grants a start), or tasks of
+higher or equal priority ahead of it in its lane's queue. A task in the retry
 table waits for its retry time, or (never attempted) for its launch time. Anything else is not waiting.
 """
 
@@ -17,6 +18,7 @@ from ganger.labourer import Labourer
 from ganger.lanes import queue_key
 from ganger.ops.context import Ops
 from ganger.ops.tasks import locate
+from ganger.rates import micros
 from ganger.slots import Slots
 from ganger.task_state import TaskState
 from ganger.tasks import GREENFIELD_INDEX
@@ -24,7 +26,7 @@ from ganger.tasks import GREENFIELD_INDEX
 
 @dataclass(frozen=True)
 class Why:
-    """The answer: ``hold`` names what holds the task ("paused", "no_free_slot", "behind_queue",
+    """The answer: ``hold`` names what holds the task ("paused", "no_free_slot", "rate_limit", "behind_queue",
     "waiting_for_retry", "not_before_launch", "no_cap_yet", or "not_waiting"), with its details."""
 
     task_id: str
@@ -90,13 +92,22 @@ def _queued_why(
                 + ")"
             )
         return Why(task_id, "queued", "no_free_slot", text, details)
-    ahead = _ahead(ops, labourer.id, lane, greenfield)
-    return Why(task_id, "queued", "behind_queue", f"behind {ahead} queued task(s) of its lane; free slots: "
-               f"{sum(startable_lanes(live))}", {"ahead": ahead, "free": sum(startable_lanes(live))})  # fmt: skip
+    if labourer.rate is not None:  # the same bucket rule every claim follows (``ganger.rates``)
+        bucket = ops.store.rates.read(labourer.id)
+        if labourer.rate.grantable(bucket.tat, micros(now)) == 0:
+            at = labourer.rate.next_start(bucket.tat, micros(now))
+            text = (f"rate limit ({labourer.rate.per_second:g} a second, burst {labourer.rate.burst}): "
+                    f"next start at {at:.3f}")  # fmt: skip
+            return Why(task_id, "queued", "rate_limit", text, {"next_start": at, "per_second": labourer.rate.per_second,
+                                                               "burst": labourer.rate.burst})  # fmt: skip
+    ahead, free = _ahead(ops, labourer.id, lane, greenfield), sum(startable_lanes(live))
+    text = f"behind {ahead} task(s) of higher or equal priority in its lane's queue; free slots: {free}"
+    return Why(task_id, "queued", "behind_queue", text, {"ahead": ahead, "free": free})
 
 
 def _ahead(ops: Ops, labourer_id: str, lane: int, greenfield: int) -> int:
-    """Queued tasks before it in its lane (a COUNT query: greenfield below its own)."""
+    """Queued tasks before it in its lane (a COUNT query: greenfield below its own), which are those of a higher
+    priority and those of its own queued earlier: priority is part of the queue position (``ganger.priority``)."""
     total, kwargs = (
         0,
         {

@@ -13,6 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ganger.backoff import jittered_delay
 from ganger.errors import TransientAwsError
 from ganger.lanes import queue_key
+from ganger.priority import queue_position
+from ganger.rates import RateGate
 from ganger.tasks.base import logger
 from ganger.tasks.queue import OWED_PREFIX
 from ganger.tasks.records import MARKER_PREFIX, MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, Task, is_marker
@@ -98,14 +100,21 @@ class StateChanges(Transactions):
         )  # fmt: skip
 
     def claim(
-        self, tasks: Sequence[Task], now: float, tokens: Sequence[str], invoked_greenfield: int, slot_lane: int = 0
+        self,
+        tasks: Sequence[Task],
+        now: float,
+        tokens: Sequence[str],
+        invoked_greenfield: int,
+        slot_lane: int = 0,
+        gate: RateGate | None = None,
     ) -> list[Task]:
         """Claim queued tasks of one labourer, each taking one of the free slots of lane ``slot_lane``: attempts + 1,
         a fresh token, greenfield = invoked; only while the task is still at the same queue position and the lane
         has the slots. Transactions of up to 99 tasks plus the lane's slot counter (1 call each); a task taken by
         someone else is skipped, and when the slots run short only as many as are free are claimed. A claim
         that keeps conflicting is given up (the tasks stay queued for the next start): it never raises for that.
-        A ``_ganger_`` row is never claimed (``is_marker``)."""
+        A ``_ganger_`` row is never claimed (``is_marker``). ``gate``: a rate-limited labourer's bucket, whose tokens
+        each transaction takes with its tasks (``ganger.rates``); only as many as it grants are claimed."""
         pending = [
             (
                 t,
@@ -119,7 +128,7 @@ class StateChanges(Transactions):
         while pending:
             batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
             try:
-                batch, short = self._claim_batch(batch, slot_lane)
+                batch, short = self._claim_batch(batch, slot_lane, gate)
             except (ClientError, BotoCoreError):
                 if not done:
                     raise
@@ -131,21 +140,36 @@ class StateChanges(Transactions):
                 break
         return done
 
-    def _claim_batch(self, batch: list[tuple[Task, Task, dict[str, Any]]], lane: int) -> tuple[list[Any], bool]:
-        """Claim one batch; returns what was claimed and whether the lane ran out of free slots."""
+    def _claim_batch(
+        self, batch: list[tuple[Task, Task, dict[str, Any]]], lane: int, gate: RateGate | None = None
+    ) -> tuple[list[Any], bool]:
+        """Claim one batch; returns what was claimed and whether the lane ran out of free slots (or the rate
+        limit's tokens)."""
         labourer_id = batch[0][0].labourer_id
         for attempt in range(CLAIM_ROUNDS):
+            if gate is not None:
+                batch = batch[: gate.fresh()]
             if not batch:
-                return [], False
+                return [], gate is not None
+            take = [self.slots.take(labourer_id, len(batch), lane)]
             try:
                 codes = self.transact_items(
-                    [item for _, _, item in batch] + [self.slots.take(labourer_id, len(batch), lane)], max_rounds=1
+                    [item for _, _, item in batch] + take + ([gate.item(len(batch))] if gate else []), max_rounds=1
                 )
             except TransientAwsError:  # a conflict with a concurrent transaction: try again after a pause
                 self._sleep(jittered_delay(attempt, self._rand))
+                if gate is not None:
+                    gate.refresh()
                 continue
             if codes is None:
+                if gate is not None:
+                    gate.committed(len(batch))
                 return batch, False
+            if gate is not None:
+                rate_code, codes = codes[-1], codes[:-1]
+                if rate_code == "ConditionalCheckFailed":  # a concurrent claim took tokens: read the bucket again
+                    gate.refresh()
+                    continue
             if codes[-1] == "ConditionalCheckFailed":  # paused, or too few free slots: claim what is free
                 slots = self.slots.read(labourer_id, lane)
                 free = slots.free if slots is not None and not slots.paused else 0
@@ -177,7 +201,11 @@ class StateChanges(Transactions):
     def _release_item(self, task: Task, position: int, give_back_limit: int | None = None) -> dict[str, Any]:
         """The task back in the queue at ``position`` with its attempt undone (its slot is given back with it)."""
         adds, condition = "attempts :minus", "invocation_token = :tok"
-        values = {":pos": {"N": str(position)}, ":minus": {"N": "-1"}, ":tok": {"S": task.invocation_token or ""}}
+        values = {
+            ":pos": {"N": str(queue_position(position, task.priority))},  # back at the front of its priority
+            ":minus": {"N": "-1"},
+            ":tok": {"S": task.invocation_token or ""},
+        }
         if give_back_limit is not None:
             adds += ", given_back :one"
             condition += " AND (attribute_not_exists(given_back) OR given_back < :limit)"

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from ganger.errors import TransientAwsError
 from ganger.lanes import queue_key
+from ganger.priority import queue_position
 from ganger.tasks.base import error_code
 from ganger.tasks.queue import OwedSlots
 from ganger.tasks.records import MAX_TRANSACTION_ITEMS, STATUS_DEAD, Task
@@ -103,7 +104,8 @@ class TableMoves(Transactions):
         (``outcome``: see ``transact``)."""
         ops = []
         for task, position in zip(retries, positions, strict=True):
-            queued = replace(task, greenfield=position, desired_launch_time=None, slot_lane=None)
+            greenfield = queue_position(position, task.priority)
+            queued = replace(task, greenfield=greenfield, desired_launch_time=None, slot_lane=None)
             ops.append(
                 Op(
                     task.task_id,
@@ -134,8 +136,9 @@ class TableMoves(Transactions):
         for task, position in zip(dead, positions, strict=True):
             extra = {k: v for k, v in task.extra.items() if k != "labourer_id_task_status"}
             queued = replace(
-                task, greenfield=position, attempts=0, closed_at=None, invocation_token=None,
-                invoked_at=None, failure_reason=None, slot_lane=None, extra={**extra, "redriven_at": task.closed_at},
+                task, greenfield=queue_position(position, task.priority), attempts=0, closed_at=None,
+                invocation_token=None, invoked_at=None, failure_reason=None, slot_lane=None,
+                extra={**extra, "redriven_at": task.closed_at},
             )  # fmt: skip
             ops.append(
                 Op(

@@ -97,6 +97,7 @@ class Task:
     failure_reason: str | None = None
     lane: int = 0
     slot_lane: int | None = None
+    priority: int = 0  # the job's priority (``ganger.priority``), stored only when not 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -107,7 +108,9 @@ class Task:
             core["payload"] = json.dumps(core["payload"])
         labourer_id, lane = parse_queue_key(str(core.pop("labourer_id", "")))
         slot_lane = plain.pop("slot_lane", None)
-        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, extra=plain)
+        priority = plain.pop("priority", 0)
+        priority = priority if isinstance(priority, int) else 0
+        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, priority=priority, extra=plain)
 
     def to_item(self) -> dict[str, Any]:
         plain: dict[str, Any] = {k: v for k, v in self.extra.items()}
@@ -118,6 +121,8 @@ class Task:
         plain["labourer_id"] = self.queue_key
         if self.slot_lane is not None and self.slot_lane != self.lane:
             plain["slot_lane"] = self.slot_lane
+        if self.priority:
+            plain["priority"] = self.priority
         return {k: to_attr(v) for k, v in plain.items()}
 
     @property

@@ -56,3 +56,12 @@ def test_cost_command_prints_the_table_and_json(capsys: pytest.CaptureFixture[st
     assert set(data) >= {"systems", "profile"} and str(bench) in data["profile"]
     assert data["systems"]["Step Functions Standard"]["usd_per_million_tasks"] == 100.0
     assert data["systems"]["ganger"]["usd_per_million_tasks"] > 0
+
+
+def test_a_rate_limit_is_counted_per_task() -> None:
+    from ganger.cost import report
+
+    systems = report()["systems"]
+    rated = systems["ganger (rate-limited labourer)"]
+    assert rated["lines"]["rate limit: table writes"] == pytest.approx(5 * 0.625)
+    assert rated["usd_per_million_tasks"] > systems["ganger"]["usd_per_million_tasks"] + 3

@@ -240,9 +240,8 @@ class LocalSystem:
         names = load_folder(store, self.options.config_dir, validate)
         self.options.say(f"loaded {len(names)} config documents from {self.options.config_dir}")
         if self.options.speed > 1:  # the Scavenger's minute comes sooner: it waits for due tasks no longer than that
-            stored = store.get("sosw_scavenger_config")
-            value = stored.value if stored is not None and isinstance(stored.value, dict) else {}
-            store.put("sosw_scavenger_config", {**value, "wake_ahead_seconds": 62.0 / self.options.speed})
+            value = getattr(store.get("sosw_scavenger_config"), "value", None)
+            store.put("sosw_scavenger_config", {**(value or {}), "wake_ahead_seconds": 62.0 / self.options.speed})
 
     def _prepare_samples(self) -> None:
         """What the sample config needs in the embedded AWS (the dev boxes), from other packages' hooks."""

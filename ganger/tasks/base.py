@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ganger.backoff import real_sleep
+from ganger.keys import KeyCounter
 from ganger.slots import SlotCounter
 from ganger.tasks.records import TableNames
 
@@ -37,6 +38,7 @@ class StoreBase:
         self._rand = rand or random.Random()
         self.page_size = page_size
         self.slots = SlotCounter(dynamodb, self.tables.tasks, sleep, self._rand)
+        self.keys = KeyCounter(dynamodb, self.tables.tasks, sleep, self._rand)
 
     @property
     def sleep(self) -> Callable[[float], None]:

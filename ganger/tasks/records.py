@@ -97,6 +97,7 @@ class Task:
     failure_reason: str | None = None
     lane: int = 0
     slot_lane: int | None = None
+    key_slot: str | None = None  # the concurrency key whose place an invoked attempt holds (``max_per_key``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -107,7 +108,9 @@ class Task:
             core["payload"] = json.dumps(core["payload"])
         labourer_id, lane = parse_queue_key(str(core.pop("labourer_id", "")))
         slot_lane = plain.pop("slot_lane", None)
-        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, extra=plain)
+        key_slot = plain.pop("key_slot", None)
+        key_slot = None if key_slot is None else str(key_slot)
+        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, key_slot=key_slot, extra=plain)
 
     def to_item(self) -> dict[str, Any]:
         plain: dict[str, Any] = {k: v for k, v in self.extra.items()}
@@ -118,6 +121,8 @@ class Task:
         plain["labourer_id"] = self.queue_key
         if self.slot_lane is not None and self.slot_lane != self.lane:
             plain["slot_lane"] = self.slot_lane
+        if self.key_slot is not None:
+            plain["key_slot"] = self.key_slot
         return {k: to_attr(v) for k, v in plain.items()}
 
     @property
@@ -159,6 +164,8 @@ class Task:
             event["lane"] = self.lane
         if self.slot_lane is not None and self.slot_lane != self.lane:
             event["slot_lane"] = self.slot_lane
+        if self.key_slot is not None:
+            event["key_slot"] = self.key_slot
         return event
 
 

@@ -203,8 +203,10 @@ class KeyCounter:
         return counts
 
     def room(self, labourer_id: str, keys: Iterable[str], max_per_key: int) -> dict[str, int]:
-        """How many more tasks of each key may start now."""
-        return {key: max(0, max_per_key - n) for key, n in self.running(labourer_id, keys).items()}
+        """How many more tasks of each key may start now (``ganger.holds.key_room``, the rule ``why`` names)."""
+        from ganger.holds import key_room
+
+        return {key: key_room(n, max_per_key) for key, n in self.running(labourer_id, keys).items()}
 
 
 def batch_get(

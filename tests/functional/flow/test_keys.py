@@ -139,3 +139,21 @@ def test_labourers_without_keys_touch_no_key_item(system: InProcessSystem, worke
         worker.finish(1)
     rows = [row["task_id"]["S"] for row in system.scan("sosw_tasks")]
     assert not [row for row in rows if row.startswith(("_ganger_key", KeyCounter.item_id(LABOURER, "")[:15]))]
+
+
+def test_why_names_the_key_at_its_limit_and_dispatch_agrees(system: InProcessSystem, worker: Running) -> None:
+    from ganger.ecology import Ecology
+    from ganger.ops.context import Ops
+    from ganger.ops.why import task_why
+
+    system.set_labourers(keyed(cap=5, max_per_key=1))
+    system.schedule(chat_job("A", 2))
+    queued = next(f"job-A-{i}" for i in range(2) if f"job-A-{i}" not in worker.started)
+    ops = Ops(system.clients, store=system.store, config=system.config)
+    answer = task_why(ops, queued, system.clock(), health=Ecology(system.clients.cloudwatch).readings)  # type: ignore[arg-type]
+    assert answer.hold == "key_at_limit" and (answer.details["running"], answer.details["max_per_key"]) == (1, 1)
+    assert "its key chat_id='A' at its limit (1 of 1)" in answer.text
+    system.tick()
+    assert queued not in worker.started, "the tick starts nothing of a key at its limit"
+    worker.finish(1)
+    assert queued in worker.started

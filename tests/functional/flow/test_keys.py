@@ -57,7 +57,7 @@ def test_a_key_returning_after_its_backlog_ran_out_is_not_sent_to_the_back(
     system: InProcessSystem, worker: Running
 ) -> None:
     system.set_labourers(keyed(cap=1))
-    system.schedule(chat_job("A", 3))
+    system.schedule(chat_job("A", 20))
     while worker.held:
         worker.finish(1)
     system.schedule(chat_job("B", 10))  # the queue was empty: B starts from where A's positions ended

@@ -73,3 +73,11 @@ def test_the_bots_workers_are_keyed_by_chat() -> None:
         assert policy is not None and policy.field == "chat_id" and policy.max_per_key is not None
     payload = {"url": "https://example.com/v", "chat_id": 7, "reply_to": 1}  # what processors.telegram.jobs sends
     assert labourers["video_worker"].key_policy.key_of(payload) == "7"  # type: ignore[union-attr]
+
+
+def test_ganger_cost_counts_what_max_per_key_adds() -> None:
+    from ganger.cost import Prices, knob_lines
+
+    knobs = knob_lines(Prices())
+    assert knobs["max_per_key"] == {"write_units_per_task": 4.0, "usd_per_million_tasks": 2.5}
+    assert knobs["concurrency_key"]["write_units_per_task"] == 0.0

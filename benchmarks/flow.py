@@ -1,6 +1,6 @@
-"""Flow control under simulated time: rates, priorities, pause and delayed tasks (issue 22's benchmark).
+"""Flow control under simulated time: keys, rates, priorities, pause and delayed tasks (issue 22's benchmark).
 
-    python -m benchmarks.flow --json [--workloads rate,priority,pause,delayed] [--scale 1.0]
+    python -m benchmarks.flow --json [--workloads noisy_neighbour,per_key_cap,rate,priority,pause,delayed] [--scale 1.0]
                               [--write benchmarks/results/flow.json]
 
 Each workload runs the real essentials (Scheduler, Orchestrator, WorkerAssistant, Scavenger) with ganger's
@@ -276,7 +276,23 @@ def delayed(scale: Scale) -> dict[str, Any]:
     return {"early_starts": early, "late_p95_s": _p95(late), "tasks": total, "started": len(late), **_common(run)}
 
 
+def noisy_neighbour(scale: Scale) -> dict[str, Any]:
+    """Key A's backlog of 10,000 at t = 0, key B's 20 at t = 10 s (``benchmarks.flow_keys``)."""
+    from benchmarks import flow_keys
+
+    return flow_keys.noisy_neighbour(backlog=scale.n(10_000, floor=2000))
+
+
+def per_key_cap(scale: Scale) -> dict[str, Any]:
+    """50 keys of 20 tasks at cap 100 with ``max_per_key`` 2 (``benchmarks.flow_keys``)."""
+    from benchmarks import flow_keys
+
+    return flow_keys.per_key_cap(per_key=scale.n(20, floor=5))
+
+
 WORKLOADS: dict[str, Callable[[Scale], dict[str, Any]]] = {
+    "noisy_neighbour": noisy_neighbour,
+    "per_key_cap": per_key_cap,
     "rate": rate,
     "priority": priority,
     "pause": pause,
@@ -285,6 +301,8 @@ WORKLOADS: dict[str, Callable[[Scale], dict[str, Any]]] = {
 
 # the issue's "Done when" per workload: True when the figures meet it
 CHECKS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "noisy_neighbour": lambda f: (f["late_key_start_p95_s"] or 99) <= 1 and f["utilisation"] >= 0.9,
+    "per_key_cap": lambda f: f["max_running_per_key"] <= f["max_per_key"] and f["max_running"] <= f["cap"],
     "rate": lambda f: f["max_starts_in_1s"] <= f["limit_1s"] and f["achieved_per_s"] >= 0.95 * f["rate_per_s"],
     "priority": lambda f: f["high_start_p95_s"] is not None and f["high_start_p95_s"] <= 1.5,
     "pause": lambda f: f["starts_while_paused"] == 0 and (f["resume_first_start_s"] or 99) <= 1,
@@ -299,6 +317,8 @@ def usd_per_million(workloads: dict[str, dict[str, Any]]) -> float | None:
     units: dict[str, Any] = {}
     tasks = 0
     for figures in workloads.values():
+        if "units" not in figures:  # the keyed workloads (``benchmarks.flow_keys``) do not meter their units
+            continue
         tasks += figures["started"]
         for name, value in figures["units"].items():
             if isinstance(value, dict):  # requests per function

@@ -117,9 +117,12 @@ class Orchestrator(Processor[OrchestratorConfig]):
             counters = self.slots(labourer, run.cap, now)
             run.running = sum(slots.held for slots in counters)
             free = startable_lanes(counters)  # none while the labourer is paused
-            plan = plan_claims(free, queued)
+            startable = self.starter.within_keys(labourer, queued)  # max_per_key: each key's room (else no call)
+            plan = plan_claims(free, startable)
             if self._short(plan, free, queued, per_lane):  # a lane's slots could take more of another's queue
-                plan = plan_claims(free, self.starter.read_queues(labourer, free, now))
+                plan = plan_claims(
+                    free, self.starter.within_keys(labourer, self.starter.read_queues(labourer, free, now))
+                )
             run.desired = sum(len(tasks) for tasks in plan.values())
         if labourer.rate is not None and any(queued):  # within the bucket's tokens; the pacer starts the rest
             started = self.starter.fill(labourer, now) or Started()

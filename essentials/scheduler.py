@@ -254,7 +254,11 @@ class Scheduler(Processor[SchedulerConfig]):
         lanes = labourer.lane_count
         existing = self.store.existing_ids(ids, labourer.id, lanes) if recheck else set()
         fresh = [(i, task_id) for i, task_id in zip(step, ids, strict=True) if task_id not in existing]
-        if launch is None:
+        policy = labourer.key_policy
+        if launch is None and policy is not None:  # keys take turns: positions interleave with the queued keys'
+            keys = [policy.key_of(chunks[i]) for i, _ in fresh]
+            positions = self.store.fair_positions(labourer.id, keys, self.clock())
+        elif launch is None:
             positions = self.store.reserve_positions(labourer.id, len(fresh))
         else:
             positions = [QUEUE_BASE] * len(fresh)  # given a queue position when it falls due

@@ -76,10 +76,13 @@ def _snapshot(event: dict[str, Any], task_id: str) -> Task | None:
     for name, value in lanes.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidEvent(f"task.{name}", f"expected a non-negative integer, got {value!r:.60}")
+    key_slot = raw.get("key_slot")
+    if key_slot is not None and not isinstance(key_slot, str):
+        raise InvalidEvent("task.key_slot", f"expected a string, got {type(key_slot).__name__}")
     labourer_id, lane = parse_queue_key(raw["labourer_id"])
     return Task(task_id, labourer_id, raw["created_at"], raw["greenfield"], attempts=raw["attempts"],
                 payload=raw["payload"], job_id=raw.get("job_id", ""), lane=lanes.get("lane", lane),
-                slot_lane=lanes.get("slot_lane"))  # fmt: skip
+                slot_lane=lanes.get("slot_lane"), key_slot=key_slot)  # fmt: skip
 
 
 def _object_field(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -285,7 +288,7 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             return ended
         tried = False
         for _ in range(HANDOFF_ROUNDS):  # a fresh read of the queue when every candidate was taken meanwhile
-            candidates = self._candidates(labourer, now, task.holds_lane)
+            candidates = self._candidates(labourer, now, task.holds_lane, task.key_slot)
             tried = tried or bool(candidates)
             outcome, again = self._hand_off(task, labourer, candidates, end)
             if outcome is not None:
@@ -298,9 +301,9 @@ class WorkerAssistant(Processor[WorkerAssistantConfig]):
             self.start_queued(labourer, now)
         return ended
 
-    def _candidates(self, labourer: Labourer, now: float, lane: int) -> list[Handoff]:
+    def _candidates(self, labourer: Labourer, now: float, lane: int, ending_key: str | None = None) -> list[Handoff]:
         try:
-            return self.starter.handoff(labourer, now, lane)[:MAX_HANDOFF_TRIES]
+            return self.starter.handoff(labourer, now, lane, ending_key)[:MAX_HANDOFF_TRIES]
         except (ClientError, BotoCoreError) as exc:  # the report matters more than the hand-off
             logger.warning("labourer %s: no hand-off, the queue could not be read: %s", labourer.id, exc)
             return []

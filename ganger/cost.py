@@ -169,11 +169,29 @@ def report(
                          "lines": {k: round(v, 4) for k, v in alt["lines"].items()}}  # fmt: skip
     return {
         "systems": systems,
+        "knobs": knob_lines(prices),
         "profile": profile.source,
         "tasks_measured": profile.tasks,
         "prices": asdict(prices),
         "assumptions": asdict(a),
         "excluded": "the worker's own invocation and run time (the same under every system); free tiers",
+    }
+
+
+# Write units a knob adds per task, on top of the metered profile (``ganger.keys``): max_per_key takes the key's
+# place in the claim's transaction (an Update, 2 units) and gives it back in the end's (2 units); a hand-off
+# between two tasks of one key touches neither. concurrency_key alone writes one item per key per Scheduler step.
+KNOB_WRITE_UNITS_PER_TASK = {"max_per_key": 4.0, "concurrency_key": 0.0}
+
+
+def knob_lines(prices: Prices) -> dict[str, dict[str, float]]:
+    """What each flow-control knob adds per million tasks (write units at the on-demand price)."""
+    return {
+        knob: {
+            "write_units_per_task": units,
+            "usd_per_million_tasks": round(units * MILLION * prices.dynamodb_write_unit, 4),
+        }
+        for knob, units in KNOB_WRITE_UNITS_PER_TASK.items()
     }
 
 

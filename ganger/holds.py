@@ -33,6 +33,27 @@ class LaneHold:
     since: int = 0
 
 
+@dataclass(frozen=True)
+class KeyHold:
+    """Why a task's concurrency key starts nothing now: its running count at its ``max_per_key``."""
+
+    key: str
+    running: int
+    max_per_key: int
+
+
+def key_room(running: int, max_per_key: int | None) -> int:
+    """Tasks of a key that may start now (``ganger.keys``): its cap less its running; unlimited without a cap."""
+    return 1 << 30 if max_per_key is None else max(0, max_per_key - running)
+
+
+def key_hold(key: str, running: int, max_per_key: int | None) -> KeyHold | None:
+    """The key's hold, when it is at its cap (None: it has room, or no cap)."""
+    if max_per_key is None or key_room(running, max_per_key) > 0:
+        return None
+    return KeyHold(key, running, max_per_key)
+
+
 def lane_hold(slots: Slots | None) -> LaneHold | None:
     """Why the lane's counter lets no task start (None: it has a startable slot, or no cap yet)."""
     if slots is None or startable(slots) > 0:

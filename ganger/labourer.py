@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ganger import schema
 from ganger.config import ConfigStore, TypedConfig
+from ganger.keys import KeyPolicy
 from ganger.lanes import LANE_SEPARATOR, auto_lanes, queue_key
 from ganger.rates import RateLimit
 
@@ -98,6 +99,11 @@ class Labourer:
     # operator's decision (``ganger labourers pause / resume``, which also flags the lanes' slot counters, the
     # flag every start obeys at once); ``paused_at`` / ``resumed_at`` (epoch seconds) order the changes, so a
     # config read before a change never undoes it (``ganger.pause``).
+    # Concurrency keys (``ganger.keys``): the payload field whose value keys a task (the bot's ``chat_id``). Keys
+    # take turns in the queue order (the Scheduler interleaves their queue positions); ``max_per_key`` also caps
+    # each key's running tasks (a counter item per key in its claims and ends).
+    concurrency_key: str = ""
+    max_per_key: int | None = None
     paused: bool = False
     paused_reason: str = ""
     paused_at: int | None = None
@@ -124,8 +130,25 @@ class Labourer:
         for name in ("paused_at", "resumed_at"):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"`{name}` must be epoch seconds >= 0, got {getattr(self, name)}")
+        self._check_keys()
         if self.marks_start and self.type != "lambda":
             raise ValueError("`marks_start` is for lambda labourers (a fleet's queue redelivers on its own)")
+
+    def _check_keys(self) -> None:
+        key = self.concurrency_key
+        if key and (len(key) > 100 or not key.replace("_", "").replace("-", "").isalnum()):
+            raise ValueError(f"`concurrency_key` must name a payload field (letters, digits, _ or -), got {key!r:.60}")
+        if self.max_per_key is None:
+            return
+        if isinstance(self.max_per_key, bool) or self.max_per_key < 1:
+            raise ValueError(f"`max_per_key` must be an integer >= 1, got {self.max_per_key!r}")
+        if not key:
+            raise ValueError("`max_per_key` needs `concurrency_key` (the payload field that keys a task)")
+
+    @property
+    def key_policy(self) -> KeyPolicy | None:
+        """The labourer's concurrency key and per-key cap, or None when it names no key."""
+        return KeyPolicy(self.concurrency_key, self.max_per_key) if self.concurrency_key else None
 
     @property
     def refuses_tokenless(self) -> bool:

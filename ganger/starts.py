@@ -29,6 +29,7 @@ from ganger.backoff import Sleep, jittered_delay, real_sleep
 from ganger.dispatch import Dispatcher, Dispatchers
 from ganger.errors import DispatchError, TransientAwsError
 from ganger.holds import startable_lanes
+from ganger.keys import handoff_order, within_room
 from ganger.labourer import Labourer
 from ganger.priority import top_priority
 from ganger.rates import RateGate
@@ -42,6 +43,11 @@ DEFAULT_POOL_SIZE = 32  # parallel Invokes per run: ~32 x 50/s at 20 ms per Invo
 # queued tasks read for a hand-off (one Query): each hand-off tries them in a random order, so that the many
 # attempts of a busy labourer ending at the same moment seldom reach for the same task
 HANDOFF_CANDIDATES = 32
+# a keyed labourer's hand-off candidates keep their queue order within a jitter of (lane cap / this) positions:
+# a key at the front is taken within a few hand-offs, while attempts ending together still spread their tries
+KEYED_WINDOW_DIVISOR = 10
+KEY_SCAN_FACTOR = 4  # with max_per_key, a fill whose front tasks' keys are at their cap reads this much further
+KEY_SCAN_LIMIT = 400  # ... at most this many queued tasks per lane
 RELEASE_ATTEMPTS = 6  # a release (undelivered task back to the queue) tried this often on transient errors
 
 
@@ -134,6 +140,7 @@ class Starter:
             return self._rate_outcome(Started(), gate, now, backlog=slots_free > 0)
         queued = self.read_queues(labourer, free, now)
         full = sum(len(tasks) for tasks in queued) >= granted  # the queue may hold more than the tokens granted
+        queued = self._within_key_caps(labourer, queued, free, now)
         started = self.start_planned(labourer, plan_claims(free, queued), now, gate)
         return self._rate_outcome(started, gate, now, (full and granted < slots_free) or started.rate_backlog)
 
@@ -150,6 +157,38 @@ class Starter:
             started.pacer_idle = gate.pacer_idle(now)
             started.next_start = gate.next_start()
         return started
+
+    def _within_key_caps(
+        self, labourer: Labourer, queued: list[list[Task]], free: list[int], now: float
+    ) -> list[list[Task]]:
+        """With ``max_per_key``: the queues cut to their keys' room, read deeper when keys at their cap left free
+        slots unplanned. Without it, the queues as they are."""
+        policy = labourer.key_policy
+        if policy is None or not policy.capped:
+            return queued
+        read = sum(len(tasks) for tasks in queued)
+        queued = self.within_keys(labourer, queued)
+        if sum(len(tasks) for tasks in queued) < sum(free) and read >= sum(free):  # keys at their cap: further
+            deeper = [min(KEY_SCAN_LIMIT, want * KEY_SCAN_FACTOR) for want in free]
+            queued = self.within_keys(labourer, self.read_queues(labourer, deeper, now))
+        return queued
+
+    def within_keys(self, labourer: Labourer, queued: list[list[Task]]) -> list[list[Task]]:
+        """Each lane's queued tasks cut to their keys' room under ``max_per_key`` (one consistent read of the keys'
+        counters), the queue order kept, so that any claims planned from them keep every key within its cap.
+        Without a per-key cap, the lists as they are (no call)."""
+        policy = labourer.key_policy
+        if policy is None or policy.max_per_key is None or not any(queued):
+            return queued
+        keys = {policy.key_of(task.payload) for tasks in queued for task in tasks}
+        room = self.store.keys.room(labourer.id, keys, policy.max_per_key)
+        cut: list[list[Task]] = []
+        for tasks in queued:
+            kept = within_room(tasks, lambda task: policy.key_of(task.payload), room)
+            for task in kept:
+                room[policy.key_of(task.payload)] -= 1
+            cut.append(kept)
+        return cut
 
     def read_queues(self, labourer: Labourer, free: Sequence[int], now: float) -> list[list[Task]]:
         """Each lane with free slots reads that many of its queue; when some lane's queue ran short, the other
@@ -199,22 +238,38 @@ class Starter:
         if not tasks:
             return []
         tokens = [uuid.uuid4().hex for _ in tasks]
-        return self.store.claim(tasks, now, tokens, labourer.invoked_greenfield(now), slot_lane=lane, gate=gate)
+        invoked = labourer.invoked_greenfield(now)
+        return self.store.claim(tasks, now, tokens, invoked, slot_lane=lane, gate=gate, keys=labourer.key_policy)
 
-    def handoff(self, labourer: Labourer, now: float, slot_lane: int = 0) -> list[Handoff]:
+    def handoff(
+        self, labourer: Labourer, now: float, slot_lane: int = 0, ending_key: str | None = None
+    ) -> list[Handoff]:
         """Candidates to take an ending attempt's slot (one Query), in a random order so that attempts ending
         at the same moment try different tasks first: the slot lane's queue, or when it is empty another
         lane's, picked at random (one more Query, at the tail of a job). Only the front's priority: a lower
-        priority's task never takes a slot while a higher one is queued in the lane."""
+        priority's task never takes a slot while a higher one is queued in the lane. With ``max_per_key``, each
+        candidate takes its key's place (unless it shares ``ending_key``, the key the ending attempt holds), and
+        the first candidate of another key is tried before those of the ending key (``ganger.keys.handoff_order``)."""
         queued = self.store.queued_in_lane(labourer.id, slot_lane, now, limit=HANDOFF_CANDIDATES)
         lanes = labourer.lane_count
         if not queued and lanes > 1:
             other = self._rand.choice([lane for lane in range(lanes) if lane != slot_lane] or [0])
             queued = self.store.queued_in_lane(labourer.id, other, now, limit=HANDOFF_CANDIDATES)
         queued = [queued[i] for i in top_priority([task.priority for task in queued])]  # higher priority first
-        self._rand.shuffle(queued)
+        policy = labourer.key_policy
+        if policy is None:
+            self._rand.shuffle(queued)
+        else:  # keys take turns at the front: keep the queue order, give or take a few positions
+            window = max(1.0, labourer.max_simultaneous_invocations / labourer.lane_count / KEYED_WINDOW_DIVISOR)
+            queued.sort(key=lambda task: task.greenfield + self._rand.uniform(0, window))
         invoked = labourer.invoked_greenfield(now)
-        return [Handoff(task, uuid.uuid4().hex, now, invoked, slot_lane, labourer.handoff_guard) for task in queued]
+        guard = labourer.handoff_guard
+        if policy is None or policy.max_per_key is None:
+            return [Handoff(task, uuid.uuid4().hex, now, invoked, slot_lane, guard) for task in queued]
+        queued = handoff_order(queued, lambda task: policy.key_of(task.payload), ending_key)
+        key_of = policy.key_of
+        cap = policy.max_per_key
+        return [Handoff(t, uuid.uuid4().hex, now, invoked, slot_lane, guard, key_of(t.payload), cap) for t in queued]
 
     def deliver(self, labourer: Labourer, claimed: Sequence[Task]) -> Started:
         """Dispatch claimed tasks (in parallel), then release those that were surely not delivered."""

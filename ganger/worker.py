@@ -62,7 +62,7 @@ ONE_ATTEMPT = ReportRetry(budget_seconds=0.0)
 
 TASK_FIELDS = (
     "task_id", "labourer_id", "created_at", "greenfield", "attempts", "job_id", "invocation_token", MARK_START,
-    "lane", "slot_lane",
+    "lane", "slot_lane", "key_slot",
 )  # fmt: skip
 
 
@@ -83,6 +83,8 @@ def task_snapshot(event: dict[str, Any]) -> dict[str, Any] | None:
         for name in ("lane", "slot_lane"):  # a labourer's lanes (ganger.lanes): only when not lane 0's own
             if name in event:
                 snapshot[name] = int(event[name])
+        if "key_slot" in event:  # the concurrency key whose place the attempt holds (``ganger.keys``)
+            snapshot["key_slot"] = str(event["key_slot"])
         return snapshot
     except (KeyError, TypeError, ValueError):
         return None  # not an event from ganger's Orchestrator: the report goes without a snapshot

@@ -42,6 +42,9 @@ def render(data: dict[str, Any]) -> str:
     for name, system in data["systems"].items():
         lines.append(f"{name:36} {system['usd_per_million_tasks']:>10.2f}")
         lines += [f"  {item:34} {value:>10.2f}" for item, value in system["lines"].items()]
+    lines += ["", "flow-control knobs, added per 1,000,000 tasks (write units per task):"]
+    lines += [f"  {knob:34} {k['usd_per_million_tasks']:>10.2f} ({k['write_units_per_task']:g})"
+              for knob, k in data.get("knobs", {}).items()]  # fmt: skip
     units = data["systems"]["ganger"]["units"]
     lines += ["", "ganger's units per task: " + ", ".join(f"{k} {v}" for k, v in units.items()),
               f"excluded: {data['excluded']}"]  # fmt: skip

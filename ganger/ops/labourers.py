@@ -58,6 +58,8 @@ class LabourerRow:
             "dispatch": lab.dispatch,
             "handoff_guard": lab.handoff_guard,
             "max_attempts": lab.max_attempts,
+            "concurrency_key": lab.concurrency_key or None,
+            "max_per_key": lab.max_per_key,
             "health_metrics": sorted(lab.health_metrics),
             "paused": lab.paused,
             "paused_reason": lab.paused_reason,

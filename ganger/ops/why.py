@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ganger.ecology import Reading
-from ganger.holds import lane_hold, startable_lanes
+from ganger.holds import key_hold, lane_hold, startable_lanes
 from ganger.labourer import Labourer
 from ganger.lanes import queue_key
 from ganger.ops.context import Ops
@@ -27,7 +27,7 @@ from ganger.tasks import GREENFIELD_INDEX
 @dataclass(frozen=True)
 class Why:
     """The answer: ``hold`` names what holds the task ("paused", "no_free_slot", "rate_limit", "behind_queue",
-    "waiting_for_retry", "not_before_launch", "no_cap_yet", or "not_waiting"), with its details."""
+    "waiting_for_retry", "not_before_launch", "no_cap_yet", "key_at_limit", or "not_waiting"), with its details."""
 
     task_id: str
     state: str
@@ -56,7 +56,24 @@ def task_why(ops: Ops, task_id: str, now: float, health: Callable[[Labourer], li
         return Why(task_id, str(state), "not_waiting", f"not waiting: {state}")
     labourer = ops.labourer(task.labourer_id)
     counters = ops.store.slots.read_lanes(labourer.id, labourer.lane_count)
+    held = _key_why(ops, labourer, task_id, task.payload)
+    if held is not None and all(slots is not None and not slots.paused for slots in counters):
+        return held
     return _queued_why(ops, labourer, task_id, task.lane, task.greenfield, counters, now, health)
+
+
+def _key_why(ops: Ops, labourer: Labourer, task_id: str, payload: str) -> Why | None:
+    """Its concurrency key at its ``max_per_key`` (one read of the key's counter), from the rule claims obey."""
+    policy = labourer.key_policy
+    if policy is None or policy.max_per_key is None:
+        return None
+    key = policy.key_of(payload)
+    hold = key_hold(key, ops.store.keys.running(labourer.id, [key])[key], policy.max_per_key)
+    if hold is None:
+        return None
+    text = f"its key {policy.field}={key!r} at its limit ({hold.running} of {hold.max_per_key})"
+    details = {"key": key, "field": policy.field, "running": hold.running, "max_per_key": hold.max_per_key}
+    return Why(task_id, "queued", "key_at_limit", text, details)
 
 
 def _queued_why(

@@ -11,6 +11,7 @@ a crashed Lambda can never lose a task or run an attempt twice.
 
 from ganger.tasks.changes import Ended, Handoff, StateChanges
 from ganger.tasks.jobs import JobMarkers
+from ganger.tasks.keyed import KeyedQueue
 from ganger.tasks.moves import TableMoves
 from ganger.tasks.queue import OWED_PREFIX, OwedSlots, QueueReads
 from ganger.tasks.records import (
@@ -31,7 +32,7 @@ from ganger.tasks.records import (
 from ganger.tasks.transactions import Op, TransactOutcome
 
 
-class TaskStore(QueueReads, JobMarkers, StateChanges, TableMoves):
+class TaskStore(QueueReads, KeyedQueue, JobMarkers, StateChanges, TableMoves):
     """Every DynamoDB access to the task tables; each method documents its API calls."""
 
 

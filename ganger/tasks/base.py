@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ganger.backoff import real_sleep
+from ganger.keys import KeyCounter
 from ganger.rates import RateBuckets
 from ganger.slots import SlotCounter
 from ganger.tasks.records import TableNames
@@ -39,6 +40,7 @@ class StoreBase:
         self.page_size = page_size
         self.slots = SlotCounter(dynamodb, self.tables.tasks, sleep, self._rand)
         self.rates = RateBuckets(dynamodb, self.tables.tasks)
+        self.keys = KeyCounter(dynamodb, self.tables.tasks, sleep, self._rand)
 
     @property
     def sleep(self) -> Callable[[float], None]:

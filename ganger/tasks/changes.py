@@ -4,24 +4,17 @@ handing it to the next task), requeue, redrive, late reports. Each is one condit
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ganger.backoff import jittered_delay
 from ganger.errors import TransientAwsError
 from ganger.lanes import queue_key
 from ganger.priority import queue_position
-from ganger.rates import RateGate
 from ganger.tasks.base import logger
+from ganger.tasks.claims import Claims
 from ganger.tasks.queue import OWED_PREFIX
-from ganger.tasks.records import MARKER_PREFIX, MAX_TRANSACTION_ITEMS, STATUS_COMPLETED, Task, is_marker
+from ganger.tasks.records import STATUS_COMPLETED, Task
 from ganger.tasks.start_marks import ABANDONED, mark_put
-from ganger.tasks.transactions import Transactions
-
-CLAIM_ROUNDS = 10  # a claim that only conflicts is tried this often (jittered backoff), then left queued
 
 
 class Ended(enum.Enum):
@@ -52,136 +45,17 @@ class Handoff:
     invoked_greenfield: int
     slot_lane: int = 0
     guard: str = "cache"
+    key_slot: str | None = None  # the next task's concurrency key, when its labourer caps keys (``ganger.keys``)
+    max_per_key: int = 0
 
     @property
     def claimed(self) -> Task:
-        return StateChanges.claimed(self.task, self.token, self.now, self.invoked_greenfield, self.slot_lane)
+        return StateChanges.claimed(
+            self.task, self.token, self.now, self.invoked_greenfield, self.slot_lane, self.key_slot
+        )
 
 
-class StateChanges(Transactions):
-    def claim_item(
-        self, task: Task, token: str, now: float, invoked_greenfield: int, slot_lane: int | None = None
-    ) -> dict[str, Any]:
-        """The transaction item that claims one queued task: only if it is still at the same queue position and
-        is no ``_ganger_`` row (see ``is_marker``). A task claimed with another lane's slot records that lane
-        (``slot_lane``)."""
-        sets = "SET greenfield = :inv, invocation_token = :tok, invoked_at = :now"
-        values = {
-            ":inv": {"N": str(invoked_greenfield)},
-            ":tok": {"S": token},
-            ":now": {"N": str(int(now))},
-            ":one": {"N": "1"},
-            ":old": {"N": str(task.greenfield)},
-            ":marker": {"S": MARKER_PREFIX},
-        }
-        removes = ""
-        if slot_lane is not None and slot_lane != task.lane:
-            sets += ", slot_lane = :sl"
-            values[":sl"] = {"N": str(slot_lane)}
-        elif task.slot_lane is not None:
-            removes = " REMOVE slot_lane"
-        return {
-            "Update": {
-                "TableName": self.tables.tasks,
-                "Key": {"task_id": {"S": task.task_id}},
-                "UpdateExpression": f"{sets} ADD attempts :one{removes}",
-                "ConditionExpression": "greenfield = :old AND NOT begins_with(task_id, :marker)",
-                "ExpressionAttributeValues": values,
-            }
-        }
-
-    @staticmethod
-    def claimed(task: Task, token: str, now: float, invoked_greenfield: int, slot_lane: int | None = None) -> Task:
-        """The task as a successful claim leaves it."""
-        holds = None if slot_lane is None or slot_lane == task.lane else slot_lane
-        return replace(
-            task, attempts=task.attempts + 1, invocation_token=token, invoked_at=int(now),
-            greenfield=invoked_greenfield, slot_lane=holds,
-        )  # fmt: skip
-
-    def claim(
-        self,
-        tasks: Sequence[Task],
-        now: float,
-        tokens: Sequence[str],
-        invoked_greenfield: int,
-        slot_lane: int = 0,
-        gate: RateGate | None = None,
-    ) -> list[Task]:
-        """Claim queued tasks of one labourer, each taking one of the free slots of lane ``slot_lane``: attempts + 1,
-        a fresh token, greenfield = invoked; only while the task is still at the same queue position and the lane
-        has the slots. Transactions of up to 99 tasks plus the lane's slot counter (1 call each); a task taken by
-        someone else is skipped, and when the slots run short only as many as are free are claimed. A claim
-        that keeps conflicting is given up (the tasks stay queued for the next start): it never raises for that.
-        A ``_ganger_`` row is never claimed (``is_marker``). ``gate``: a rate-limited labourer's bucket, whose tokens
-        each transaction takes with its tasks (``ganger.rates``); only as many as it grants are claimed."""
-        pending = [
-            (
-                t,
-                self.claimed(t, tok, now, invoked_greenfield, slot_lane),
-                self.claim_item(t, tok, now, invoked_greenfield, slot_lane),
-            )
-            for t, tok in zip(tasks, tokens, strict=True)
-            if not _refused(t)
-        ]
-        done: list[Task] = []
-        while pending:
-            batch, pending = pending[: MAX_TRANSACTION_ITEMS - 1], pending[MAX_TRANSACTION_ITEMS - 1 :]
-            try:
-                batch, short = self._claim_batch(batch, slot_lane, gate)
-            except (ClientError, BotoCoreError):
-                if not done:
-                    raise
-                # The batches already committed hold claims and slots: hand them back to be dispatched.
-                logger.warning("claimed %d tasks, then a claim failed; dispatching what was claimed", len(done))
-                break
-            done.extend(claimed for _, claimed, _ in batch)
-            if short or not batch:
-                break
-        return done
-
-    def _claim_batch(
-        self, batch: list[tuple[Task, Task, dict[str, Any]]], lane: int, gate: RateGate | None = None
-    ) -> tuple[list[Any], bool]:
-        """Claim one batch; returns what was claimed and whether the lane ran out of free slots (or the rate
-        limit's tokens)."""
-        labourer_id = batch[0][0].labourer_id
-        for attempt in range(CLAIM_ROUNDS):
-            if gate is not None:
-                batch = batch[: gate.fresh()]
-            if not batch:
-                return [], gate is not None
-            take = [self.slots.take(labourer_id, len(batch), lane)]
-            try:
-                codes = self.transact_items(
-                    [item for _, _, item in batch] + take + ([gate.item(len(batch))] if gate else []), max_rounds=1
-                )
-            except TransientAwsError:  # a conflict with a concurrent transaction: try again after a pause
-                self._sleep(jittered_delay(attempt, self._rand))
-                if gate is not None:
-                    gate.refresh()
-                continue
-            if codes is None:
-                if gate is not None:
-                    gate.committed(len(batch))
-                return batch, False
-            if gate is not None:
-                rate_code, codes = codes[-1], codes[:-1]
-                if rate_code == "ConditionalCheckFailed":  # a concurrent claim took tokens: read the bucket again
-                    gate.refresh()
-                    continue
-            if codes[-1] == "ConditionalCheckFailed":  # paused, or too few free slots: claim what is free
-                slots = self.slots.read(labourer_id, lane)
-                free = slots.free if slots is not None and not slots.paused else 0
-                if free <= 0:
-                    return [], True
-                batch = batch[:free]
-                continue
-            lost = {i for i, code in enumerate(codes[:-1]) if code == "ConditionalCheckFailed"}
-            batch = [entry for i, entry in enumerate(batch) if i not in lost]
-        logger.warning("gave up claiming %d tasks of %s after repeated conflicts", len(batch), labourer_id)
-        return [], False
-
+class StateChanges(Claims):
     def release(self, task: Task, position: int) -> bool:
         """Return a claimed task that was never delivered to the front of the queue, undoing its attempt and
         giving its slot back (one transaction; the slot owed when the lane's counter keeps conflicting)."""
@@ -211,6 +85,7 @@ class StateChanges(Transactions):
             condition += " AND (attribute_not_exists(given_back) OR given_back < :limit)"
             values.update({":one": {"N": "1"}, ":limit": {"N": str(give_back_limit)}})
         removes = "invocation_token, invoked_at" + (", slot_lane" if task.slot_lane is not None else "")
+        removes += ", key_slot" if task.key_slot is not None else ""
         return {
             "Update": {
                 "TableName": self.tables.tasks,
@@ -230,6 +105,11 @@ class StateChanges(Transactions):
                 held = "attribute_not_exists(slot_lane)"
             else:
                 held, values[":sl"] = "slot_lane = :sl", {"N": str(task.slot_lane)}
+            if task.key_slot is None:  # the key's place it holds is given back: the snapshot must say which
+                held += " AND attribute_not_exists(key_slot)"
+            else:
+                held += " AND key_slot = :ks"
+                values[":ks"] = {"S": task.key_slot}
             return f"invocation_token = :tok AND attempts = :a AND labourer_id = :l AND {held}", values
         return "greenfield = :gf AND attempts = :a", {
             ":gf": {"N": str(task.greenfield)},
@@ -265,6 +145,7 @@ class StateChanges(Transactions):
         status_key = f"{task.queue_key}_{status}"
         closed = replace(
             task,
+            key_slot=None,
             closed_at=int(now),
             completed_at=int(now) if status == STATUS_COMPLETED else task.completed_at,
             extra={**task.extra, "labourer_id_task_status": status_key},
@@ -283,6 +164,7 @@ class StateChanges(Transactions):
             invocation_token=None,
             invoked_at=None,
             slot_lane=None,
+            key_slot=None,
         )
         put = {
             "Put": {
@@ -298,14 +180,32 @@ class StateChanges(Transactions):
         if handoff is None:
             return self._end_giving_back(task, ending)
         next_task = handoff.task
-        claim = self.claim_item(next_task, handoff.token, handoff.now, handoff.invoked_greenfield, handoff.slot_lane)
+        claim = self.claim_item(
+            next_task, handoff.token, handoff.now, handoff.invoked_greenfield, handoff.slot_lane, handoff.key_slot
+        )
         guard = [self.slots.within_cap(task.labourer_id, handoff.slot_lane)] if handoff.guard == "transaction" else []
-        codes = self.transact_items([*ending, claim, *guard], contested=len(ending))  # a taken candidate: next one
+        codes = self.transact_items(
+            [*ending, claim, *guard, *self._key_passes(task, handoff)], contested=len(ending)
+        )  # a taken candidate, or one whose key is at its cap: the next one
         if codes is None:
             return Ended.HANDED_OFF
         if any(code == "ConditionalCheckFailed" for code in codes[: len(ending)]):
             return Ended.NOT_OWNED
         return Ended.NEXT_TAKEN
+
+    def _key_passes(self, task: Task, handoff: Handoff) -> list[dict[str, Any]]:
+        """A hand-off between two tasks of one key keeps the key's count (no item); between keys it gives the
+        ending key's place back and takes the next key's, only while that key is within its cap."""
+        if task.key_slot == handoff.key_slot:
+            return []
+        items = [self.keys.give(task.labourer_id, task.key_slot)] if task.key_slot is not None else []
+        if handoff.key_slot is not None:
+            items.append(self.keys.take(task.labourer_id, handoff.key_slot, 1, handoff.max_per_key))
+        return items
+
+    def _key_back(self, task: Task) -> list[dict[str, Any]]:
+        """The key's place an ending attempt gives back (none when it holds none)."""
+        return [self.keys.give(task.labourer_id, task.key_slot)] if task.key_slot is not None else []
 
     def _end_giving_back(self, task: Task, ending: tuple[dict[str, Any], ...]) -> Ended:
         """The ending items with the slot given back to its lane's counter. When that transaction keeps
@@ -313,11 +213,13 @@ class StateChanges(Transactions):
         owed slot instead (no counter item): the attempt's outcome is stored now and the slot settled later
         (``settle_owed``), exactly once."""
         try:
-            codes = self.transact_items([*ending, self.slots.give(task.labourer_id, 1, task.holds_lane)])
+            codes = self.transact_items(
+                [*ending, self.slots.give(task.labourer_id, 1, task.holds_lane), *self._key_back(task)]
+            )
             return Ended.DONE if codes is None else Ended.NOT_OWNED
         except TransientAwsError:
             logger.warning("task %s: its lane's counter kept conflicting; ending it with the slot owed", task.task_id)
-        codes = self.transact_items([*ending, self._owe_item(task)])
+        codes = self.transact_items([*ending, self._owe_item(task), *self._key_back(task)])
         return Ended.OWED if codes is None else Ended.NOT_OWNED
 
     def _owe_item(self, task: Task) -> dict[str, Any]:
@@ -334,12 +236,3 @@ class StateChanges(Transactions):
                 "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}},
             }
         }
-
-
-def _refused(task: Task) -> bool:
-    if is_marker(task.task_id):
-        logger.error(
-            "refused to claim %s: a ganger marker row is no task (it should not be in the index)", task.task_id
-        )
-        return True
-    return False

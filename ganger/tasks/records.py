@@ -98,6 +98,7 @@ class Task:
     lane: int = 0
     slot_lane: int | None = None
     priority: int = 0  # the job's priority (``ganger.priority``), stored only when not 0
+    key_slot: str | None = None  # the concurrency key whose place an invoked attempt holds (``max_per_key``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -110,7 +111,10 @@ class Task:
         slot_lane = plain.pop("slot_lane", None)
         priority = plain.pop("priority", 0)
         priority = priority if isinstance(priority, int) else 0
-        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, priority=priority, extra=plain)
+        key_slot = plain.pop("key_slot", None)
+        key_slot = None if key_slot is None else str(key_slot)
+        return cls(**core, labourer_id=labourer_id, lane=lane, slot_lane=slot_lane, priority=priority,
+                   key_slot=key_slot, extra=plain)  # fmt: skip
 
     def to_item(self) -> dict[str, Any]:
         plain: dict[str, Any] = {k: v for k, v in self.extra.items()}
@@ -123,6 +127,8 @@ class Task:
             plain["slot_lane"] = self.slot_lane
         if self.priority:
             plain["priority"] = self.priority
+        if self.key_slot is not None:
+            plain["key_slot"] = self.key_slot
         return {k: to_attr(v) for k, v in plain.items()}
 
     @property
@@ -164,6 +170,8 @@ class Task:
             event["lane"] = self.lane
         if self.slot_lane is not None and self.slot_lane != self.lane:
             event["slot_lane"] = self.slot_lane
+        if self.key_slot is not None:
+            event["key_slot"] = self.key_slot
         return event
 
 

@@ -56,6 +56,13 @@ def register(subparsers: Any) -> None:
         "meets a held item is cancelled (TransactionConflict), a write to a held item fails, and a key taking "
         "over 1,000 write units a second is throttled",
     )
+    parser.add_argument("--console-port", type=int, default=0, help="port of the web console (default: a free one)")
+    parser.add_argument(
+        "--console-allow-actions",
+        action="store_true",
+        help="let the web console pause, resume, redrive and save config (default: read-only)",
+    )
+    parser.add_argument("--no-console", action="store_true", help="do not start the web console")
     parser.set_defaults(func=run)
 
 
@@ -82,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     speed = args.speed if args.speed is not None else (30.0 if args.demo else 1.0)
     say = _printer(started)
     options = LocalOptions(port=args.port, speed=speed, telegram_token=token,
-                           concurrency=args.concurrency, say=say, contention=args.contention)  # fmt: skip
+                           concurrency=args.concurrency, say=say, contention=args.contention,
+                           console=not args.no_console, console_port=args.console_port,
+                           console_actions=args.console_allow_actions)  # fmt: skip
     system = LocalSystem(options)
     counter = ApiCallCounter()
     stop = threading.Event()

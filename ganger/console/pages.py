@@ -96,6 +96,12 @@ def labourer(data: LabourerPage, token: str, allowed: bool, proposal: Proposal |
     return page(f"labourer {lab.id}", body, allowed)
 
 
+def after(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"+{seconds:.1f} s" if seconds < 10 else f"+{seconds:,.0f} s"
+
+
 def task(data: TaskPage, allowed: bool) -> Html:
     view = data.view
     facts = dl([("state", view["state"]), ("labourer", link(f"/labourers/{view['labourer_id']}", view["labourer_id"])),
@@ -103,7 +109,7 @@ def task(data: TaskPage, allowed: bool) -> Html:
                 ("failure reason", view["failure_reason"] or "-")])  # fmt: skip
     steps = table(
         ("when", "step", "after", "detail"),
-        [(when(s.at), s.what, "" if s.after is None else f"+{s.after:g} s", s.detail) for s in data.steps],
+        [(when(s.at), s.what, after(s.after), s.detail) for s in data.steps],
         "attempts",
     )
     note = "" if data.audited else "<p class='muted'>earlier attempts' moments: in the audit trail, off here</p>"

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganger.labourer import Labourer
-from ganger.tasks import CLOSED_INDEX, GREENFIELD_INDEX, STATUS_COMPLETED, STATUS_DEAD, TableNames
+from ganger.tasks import (
+    CLOSED_INDEX,
+    GREENFIELD_INDEX,
+    MARKER_PREFIX,
+    QUEUE_BASE,
+    STATUS_COMPLETED,
+    STATUS_DEAD,
+    TableNames,
+)
 
 COUNT_CAP = 10_000
 PAGE = 1000
@@ -23,12 +31,15 @@ class Bounded:
 
     value: int
     capped: bool = False
+    about: int | None = None  # past the cap: an estimate (a queue's span of positions), shown as "~N"
 
     def __str__(self) -> str:
+        if self.capped and self.about is not None and self.about > self.value:
+            return f"~{self.about:,}"
         return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
     def view(self) -> dict[str, Any]:
-        return {"value": self.value, "capped": self.capped, "text": str(self)}
+        return {"value": self.value, "capped": self.capped, "about": self.about, "text": str(self)}
 
 
 class BoundedCounts:
@@ -49,6 +60,18 @@ class BoundedCounts:
             }
             for key in labourer.queue_keys()
         )
+
+    def queued_or_span(self, labourer: Labourer, now: float, front: int | None) -> Bounded:
+        """Queued, counted up to the cap; past it, about how many from the queue's span of positions: the
+        labourer's tail position (one GetItem of its position counter) less the front task's greenfield. An
+        upper bound: tasks taken from the middle of the span (another lane's, a cancelled one) still count."""
+        counted = self.queued(labourer, now)
+        if not counted.capped or front is None:
+            return counted
+        item = self._ddb.get_item(TableName=self._tables.tasks, Key={"task_id": {"S": f"{MARKER_PREFIX}queue#"
+                                  f"{labourer.id}"}}).get("Item") or {}  # fmt: skip
+        tail = QUEUE_BASE + int(item.get("tail", {}).get("N", "0"))
+        return Bounded(counted.value, True, max(counted.value, tail - front + 1))
 
     def completed(self, labourer: Labourer, since: float) -> Bounded:
         return self._closed(labourer, STATUS_COMPLETED, since)

@@ -33,7 +33,8 @@ def overview(rows: list[OverviewRow], allowed: bool) -> Html:
     body = table(OVERVIEW_COLUMNS, [overview_cells(r) for r in rows], "labourers",
                  [{"data-labourer": r.labourer} for r in rows])  # fmt: skip
     note = Html('<p class="muted">updated <span id="updated">now</span>, live every 2 s (GET /api/overview). '
-                "Counts stop at 10,000 (shown as 10,000+); health 0 Bad .. 4 High.</p>")  # fmt: skip
+                "Counts stop at 100 (100+; a longer queue: ~N from its positions); health 0 Bad .. 4 High."
+                "</p>")  # fmt: skip
     return page("overview", Html(body + note), allowed, script=True)
 
 
@@ -129,7 +130,8 @@ def dead(groups: list[DeadGroup], token: str, allowed: bool) -> Html:
         for g in groups
     ]  # fmt: skip
     headers = ("labourer", "type", "error (ids and numbers masked)", "tasks", "first seen", "last seen", "e.g.", "")
-    body = Html(f"<p class='muted'>dead tasks closed in the last 7 days</p>{table(headers, rows, 'groups')}")
+    note = "dead tasks closed in the last 7 days, the newest 300 of each labourer"
+    body = Html(f"<p class='muted'>{note}</p>{table(headers, rows, 'groups')}")
     return page("dead tasks", body, allowed)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from ganger.audit import AuditEvent, AuditTrail
 from ganger.clients import AwsClients
 from ganger.config import ConfigStore, StoredDocument
-from ganger.console.counts import Bounded, BoundedCounts
+from ganger.console.counts import COUNT_CAP, Bounded, BoundedCounts
 from ganger.console.dead import DeadGroup, group_dead
 from ganger.console.timeline import Step, timeline
 from ganger.cost import report
@@ -31,7 +32,10 @@ from ganger.tasks import Task
 HOUR = 3600
 DAY = 86400
 QUEUED_SHOWN = 10  # queued tasks listed (each with its why) on a labourer's page
-DEAD_READ = 1000  # dead tasks read per labourer for /dead (newest first)
+DEAD_READ = 300  # dead tasks read per labourer for /dead (newest first; a redriven group makes room for more)
+OVERVIEW_CAP = 100  # the overview refreshes every 2 s: its counts stop sooner (a long queue: its span, ~N)
+LABOURER_CAP = 100  # a labourer's page the same: exact up to here, then ~N (the queue) or N+
+OVERVIEW_THREADS = 8  # labourers read at once (on AWS the reads wait on the network, not on the CPU)
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,8 @@ class ConsoleReads:
     def ops(self) -> Ops:
         return Ops(self.clients)
 
-    def _counts(self, ops: Ops) -> BoundedCounts:
-        return BoundedCounts(self.clients.dynamodb, ops.store.tables)
-
-    def _row(self, ops: Ops, row: LabourerRow, now: float) -> OverviewRow:
-        lab, counts = row.labourer, self._counts(ops)
+    def _row(self, ops: Ops, row: LabourerRow, now: float, cap: int = COUNT_CAP) -> OverviewRow:
+        lab, counts = row.labourer, BoundedCounts(self.clients.dynamodb, ops.store.tables, cap)
         live = [s for s in row.counters if s is not None]
         front = ops.store.queued(lab.id, now, limit=1, lanes=lab.lane_count)
         return OverviewRow(
@@ -116,7 +117,7 @@ class ConsoleReads:
             running=sum(s.held for s in live) if live else None,
             cap=sum(s.cap for s in live) if live else None,
             configured_cap=lab.max_simultaneous_invocations,
-            queued=counts.queued(lab, now),
+            queued=counts.queued_or_span(lab, now, front[0].greenfield if front else None),
             oldest_queued_age=int(now - front[0].created_at) if front else None,
             completed_1h=counts.completed(lab, now - HOUR),
             dead_24h=counts.dead(lab, now - DAY),
@@ -128,7 +129,9 @@ class ConsoleReads:
     def overview(self) -> list[OverviewRow]:
         """Every labourer: slot counters (one read each), a bounded COUNT per figure, the queue's front."""
         ops, now = self.ops(), self.clock()
-        return [self._row(ops, row, now) for row in list_labourers(ops)]
+        rows = list_labourers(ops)
+        with ThreadPoolExecutor(max_workers=max(1, min(OVERVIEW_THREADS, len(rows)))) as pool:
+            return list(pool.map(lambda row: self._row(ops, row, now, OVERVIEW_CAP), rows))
 
     def labourer(self, name: str) -> LabourerPage:
         """Its limits, counters, document entry and the first queued tasks with what holds each."""
@@ -141,7 +144,7 @@ class ConsoleReads:
         queued = ops.store.queued(lab.id, now, limit=QUEUED_SHOWN, lanes=lab.lane_count)
         waiting = [Waiting(task, task_why(ops, task.task_id, now, self._ecology.readings)) for task in queued]
         version = stored.version if stored is not None else 0
-        return LabourerPage(row, self._row(ops, row, now), entry, version, waiting)
+        return LabourerPage(row, self._row(ops, row, now, LABOURER_CAP), entry, version, waiting)
 
     def task(self, task_id: str) -> TaskPage | None:
         """The task wherever it is (GetItems), its audit rows (one Query) and, when queued, why it waits."""

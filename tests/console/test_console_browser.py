@@ -119,7 +119,6 @@ def test_a_redrive_confirmed_for_a_count_that_changed_is_not_done(
 
 def test_pause_and_resume_after_confirmation(page: Any, console: Console, system: InProcessSystem) -> None:
     page.goto(console().url + "labourers/example_worker")
-    shoot(page, "labourer")
     page.get_by_role("button", name="pause…").click()
     assert system.config.get(LABOURERS_DOCUMENT).value["labourers"]["example_worker"].get("paused") is not True
     page.fill('input[name="reason"]', "deploying a fix")
@@ -134,6 +133,7 @@ def test_pause_and_resume_after_confirmation(page: Any, console: Console, system
     page.goto(page.url.split("/labourers")[0] + "/labourers/example_worker")
     expect(page.locator("dl")).to_contain_text("deploying a fix")
     expect(page.locator("#waiting")).to_contain_text("is paused")  # why each queued task waits
+    shoot(page, "labourer")
 
     page.get_by_role("button", name="resume…").click()
     page.get_by_role("button", name="resume example_worker").click()

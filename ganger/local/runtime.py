@@ -73,9 +73,6 @@ class LocalOptions:
     contention: bool = False  # DynamoDB as AWS runs it: conflicting transactions, hot keys throttled
     config_dir: Path = ROOT / "config"
     say: Callable[[str], None] = print
-    console: bool = True  # the web console (``ganger console``) on 127.0.0.1
-    console_port: int = 0  # 0: a free port
-    console_actions: bool = False  # read-only unless asked
 
 
 @dataclass
@@ -86,7 +83,6 @@ class Endpoints:
     telegram: str = ""
     webhook: str = ""
     results: str = ""
-    console: str = ""
     webhook_secret: str = field(default="", repr=False)
 
 
@@ -121,9 +117,7 @@ class LocalSystem:
             self._configure_bot()
             self._start_clock()
             self._start_fleets()
-            self._start_console()
-            LocalState(self.urls.aws, self.urls.lambda_, self.urls.api, self.urls.telegram, os.getpid(),
-                       self.urls.console).write()  # fmt: skip
+            LocalState(self.urls.aws, self.urls.lambda_, self.urls.api, self.urls.telegram, os.getpid()).write()
         except BaseException:
             self.stop()
             raise
@@ -344,20 +338,6 @@ class LocalSystem:
 
         self._stops.append(stop_steps)
 
-    def _start_console(self) -> None:
-        """The web console over this system, as `ganger console` serves it for any target."""
-        if not self.options.console:
-            return
-        assert self.clients is not None
-        from ganger.console.build import build_console
-        from ganger.console.identity import local_actor
-
-        console = build_console(
-            self.clients, self.options.console_port, self.options.console_actions, local_actor()
-        ).start()
-        self._stops.append(console.stop)
-        self.urls.console = console.url
-
     # ---- observing -----------------------------------------------------------------------------------
 
     def describe(self) -> list[str]:
@@ -370,9 +350,6 @@ class LocalSystem:
             lines.append(f"Telegram webhook        {self.urls.webhook}")
         if self.urls.telegram:
             lines.append(f"fake Telegram Bot API   {self.urls.telegram}")
-        if self.urls.console:
-            mode = "actions allowed" if self.options.console_actions else "read-only; --console-allow-actions to act"
-            lines.append(f"console                 {self.urls.console} ({mode})")
         lines.append(f"state file              {state_file()} (other ganger commands find this system)")
         lines.append("local mode emulates what moto does not run:")
         lines += [f"  - {line}" for line in EMULATED]

@@ -21,7 +21,8 @@ setup(
             "benchmarks.*",
         ]
     ),
-    package_data={"": ["*.json"]},
+    # The console's stylesheet and script ship inside the package: it works offline, with no CDN.
+    package_data={"": ["*.json"], "ganger.console": ["assets/*.css", "assets/*.js"]},
     # What the functions and the fleet's workers import. Function packages are built from
     # requirements/lambda.lock instead (`ganger deploy`), one lean package per function.
     install_requires=[
@@ -50,6 +51,8 @@ setup(
             "mypy==2.4.1",
             "cfn-lint>=1.0",
             "matplotlib>=3.8",  # the dispatch benchmark's chart (python -m benchmarks.dispatch --chart)
+            # the console's browser tests (tests/console) drive the system Chromium (.ci/run installs Debian's)
+            "playwright>=1.45",
             # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
             "mypy-boto3-dynamodb~=1.43.0",
             "mypy-boto3-lambda~=1.43.0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
@@ -56,6 +57,13 @@ def register(subparsers: Any) -> None:
         "meets a held item is cancelled (TransactionConflict), a write to a held item fails, and a key taking "
         "over 1,000 write units a second is throttled",
     )
+    parser.add_argument("--console-port", type=int, default=0, help="port of the web console (default: a free one)")
+    parser.add_argument(
+        "--console-allow-actions",
+        action="store_true",
+        help="let the web console pause, resume, redrive and save config (default: read-only)",
+    )
+    parser.add_argument("--no-console", action="store_true", help="do not start the web console")
     parser.set_defaults(func=run)
 
 
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     options = LocalOptions(port=args.port, speed=speed, telegram_token=token,
                            concurrency=args.concurrency, say=say, contention=args.contention)  # fmt: skip
     system = LocalSystem(options)
+    console: Any = None
     counter = ApiCallCounter()
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -94,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             system.start()
             for line in system.describe():
                 say(line)
+            console = None if args.no_console else start_console(system.clients, args, say)
             say(f"ready in {time.monotonic() - started:.1f} s")
             progress.start()
             if args.demo:
@@ -108,10 +118,28 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.stop()
             say("stopping ...")
+            if console is not None:
+                console.stop()
             system.stop()
             signal.signal(signal.SIGTERM, previous)
             _forget_state()
             say("stopped")
+
+
+def start_console(clients: Any, args: argparse.Namespace, say: Any) -> Any:
+    """The web console over the local system (as `ganger console` serves it), its URL said and added to the
+    state file as ``console_url`` so that other commands and tests find it."""
+    from ganger.console.build import build_console
+    from ganger.console.identity import local_actor
+    from ganger.local.state import LocalState
+
+    console = build_console(clients, args.console_port, args.console_allow_actions, local_actor()).start()
+    state = LocalState.read()
+    if state is not None:
+        dataclasses.replace(state, console_url=console.url).write()
+    mode = "actions allowed" if args.console_allow_actions else "read-only; --console-allow-actions to act"
+    say(f"console                 {console.url} ({mode})")
+    return console
 
 
 def telegram_token(flag: str | None, path: Path | None, environ: Mapping[str, str]) -> str | None:

@@ -10,10 +10,23 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ganger import __version__
-from ganger.cli import bot, chat, config_cmd, cost, deploy, labourers_cmd, local, schedule, status, tasks_cmd, worker
+from ganger.cli import (
+    bot,
+    chat,
+    config_cmd,
+    console,
+    cost,
+    deploy,
+    labourers_cmd,
+    local,
+    schedule,
+    status,
+    tasks_cmd,
+    worker,
+)
 from ganger.errors import GangerError
 
-COMMANDS = [local, chat, schedule, status, tasks_cmd, labourers_cmd, deploy, config_cmd, cost, bot, worker]
+COMMANDS = [local, chat, schedule, status, tasks_cmd, labourers_cmd, console, deploy, config_cmd, cost, bot, worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ class LocalState:
     api_url: str = ""
     telegram_url: str = ""
     pid: int = 0
+    console_url: str = ""  # the web console (``ganger console``) this system serves
 
     def write(self) -> Path:
         path = state_file()

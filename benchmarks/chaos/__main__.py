@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run on the contending DynamoDB: transactions hold their items and conflict, plain writes to a held "
         "item fail, hot keys are throttled (benchmarks/chaos/contention.py)",
     )
+    parser.add_argument(
+        "--flow",
+        action="store_true",
+        help="flow control on the labourers: chaos_0 keyed by tenant with max_per_key, chaos_1 rate-limited, "
+        "job priorities 0, 2 and 4 in turn (benchmarks/chaos/settings.py FLOW_*)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON summary")
     parser.add_argument("--out", help="also write the JSON summary to this file")
     args = parser.parse_args(argv)
@@ -67,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                              worker_fault_rate=args.worker_faults, concurrency=args.concurrency,
                              seed=args.seed, lost_response_share=args.lost_responses,
                              lambda_retries=_retries(args.lambda_retries),
-                             botocore_retries=args.botocore_retries, contention=args.contention)  # fmt: skip
+                             botocore_retries=args.botocore_retries, contention=args.contention,
+                             flow=args.flow)  # fmt: skip
     with contextlib.redirect_stdout(io.StringIO()):  # Powertools prints its EMF metrics to stdout
         result = run_chaos(settings)
     text = json.dumps(result, indent=2)

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.chaos.lambdas import Run
-from benchmarks.chaos.settings import STAT_MOVES
+from benchmarks.chaos.settings import FLOW_MAX_PER_KEY, STAT_MOVES, tenant_of
 
 if TYPE_CHECKING:
     from benchmarks.chaos.run import ChaosRun
@@ -68,6 +68,11 @@ def invariants(chaos: ChaosRun, task_ids: list[str]) -> list[str]:
         peak = most_at_once(runs)
         if peak > s.concurrency:
             violations.append(f"{labourer}: {peak} workers ran at once, above its cap of {s.concurrency}")
+    if s.flow:  # the keyed labourer: no tenant ever ran more than max_per_key at once
+        for tenant, peak in peaks_per_key(chaos).items():
+            if peak > FLOW_MAX_PER_KEY:
+                violations.append(f"chaos_0 tenant {tenant}: {peak} workers ran at once, above max_per_key "
+                                  f"{FLOW_MAX_PER_KEY}")  # fmt: skip
     for table in ("sosw_tasks", "sosw_retry_tasks"):
         left = system.scan(table)
         violations += [f"{r['task_id']}: left in {table}" for r in left]
@@ -101,3 +106,13 @@ def stat_mismatches(chaos: ChaosRun) -> list[str]:
             if counted != moved:
                 lines.append(f"{role} stat {' + '.join(stats)} = {counted}, but it made {moved} such moves ({move})")
     return lines
+
+
+def peaks_per_key(chaos: ChaosRun) -> dict[str, int]:
+    """The most runs of chaos_0 (the keyed labourer with ``flow``) at once per tenant (task ids chaos-<job>-<i>)."""
+    by_tenant: dict[str, list[Run]] = {}
+    for task_id, runs in chaos.workers.runs.items():
+        job = int(task_id.split("-")[1])
+        if job % chaos.settings.labourers == 0:
+            by_tenant.setdefault(tenant_of(job), []).extend(runs)
+    return {tenant: most_at_once(runs) for tenant, runs in sorted(by_tenant.items())}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.chaos.invariants import attempts_without_run, most_at_once
-from benchmarks.chaos.settings import FAULT_FATES, START, STAT_MOVES
+from benchmarks.chaos.invariants import attempts_without_run, most_at_once, peaks_per_key
+from benchmarks.chaos.settings import FAULT_FATES, FLOW_MAX_PER_KEY, FLOW_PRIORITIES, FLOW_RATE, START, STAT_MOVES
 
 if TYPE_CHECKING:
     from benchmarks.chaos.run import ChaosRun
@@ -101,6 +101,18 @@ def summary(chaos: ChaosRun, steps: int, violations: list[str], seconds: float) 
         "simulated_seconds": round(chaos.clock() - START),
         "most_workers_at_once": {k: most_at_once(v) for k, v in sorted(chaos.workers.by_labourer.items())},
         "cap": chaos.settings.concurrency,
+        **(
+            {
+                "flow": {
+                    "chaos_0_most_per_tenant_at_once": peaks_per_key(chaos),
+                    "max_per_key": FLOW_MAX_PER_KEY,
+                    "chaos_1_rate": FLOW_RATE,
+                    "priorities": list(FLOW_PRIORITIES),
+                }
+            }
+            if chaos.settings.flow
+            else {}
+        ),
         "violations": len(violations),
         "violations_by_invariant": by_invariant(violations),
         "violation_examples": violations[:20],

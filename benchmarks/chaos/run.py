@@ -19,12 +19,15 @@ from benchmarks.chaos.moves import TableMoves
 from benchmarks.chaos.report import summary
 from benchmarks.chaos.settings import (
     ASSISTANT,
+    FLOW_PRIORITIES,
     ROLES,
     SCHEDULER_LEASE,
     START,
     STEP_SECONDS,
     TEMPLATE_RETRIES,
     ChaosSettings,
+    flow_entries,
+    tenant_of,
 )
 
 
@@ -216,8 +219,12 @@ class ChaosRun:
             size = min(s.tasks_per_job, s.tasks - made)
             labourer = self.labourer_ids[len(jobs) % s.labourers]
             sections = [f"s{made + i}" for i in range(size)]
-            jobs.append({"job": {"lambda_name": labourer, "job_id": f"chaos-{len(jobs)}",
-                                 "payload": {"sections": sections, "isolate_sections": True}}})  # fmt: skip
+            job: dict[str, Any] = {"lambda_name": labourer, "job_id": f"chaos-{len(jobs)}",
+                                   "payload": {"sections": sections, "isolate_sections": True}}  # fmt: skip
+            if s.flow:  # a tenant for the keyed labourer, a priority for every labourer's queue
+                job["payload"]["tenant"] = tenant_of(len(jobs))
+                job["priority"] = FLOW_PRIORITIES[len(jobs) % len(FLOW_PRIORITIES)]
+            jobs.append({"job": job})
             made += size
         return jobs
 
@@ -309,7 +316,10 @@ def run_chaos(settings: ChaosSettings) -> dict[str, Any]:
         moves = TableMoves({f"chaos_{i}" for i in range(settings.labourers)})
         # inside out: the Lambda router, the fault layer, then what the essentials saw succeed
         with system.lam.installed(), faults.installed(), moves.installed():
-            system.deploy(labourers={f"chaos_{i}": dict(labourer) for i in range(settings.labourers)})
+            if settings.flow:
+                system.deploy(labourers=flow_entries(labourer, settings.labourers))
+            else:
+                system.deploy(labourers={f"chaos_{i}": dict(labourer) for i in range(settings.labourers)})
             system.config.put("sosw_scheduler_config", {
                 "job_schema_variants": {"default": {"chunkable_attrs": ["section"]}},
                 "rows_per_step": 100, "lease_seconds": SCHEDULER_LEASE})  # fmt: skip

@@ -51,3 +51,26 @@ class ChaosSettings:
     lambda_retries: dict[str, int] = field(default_factory=lambda: dict(TEMPLATE_RETRIES))
     botocore_retries: int = 0  # >0: each faulted call is sent again up to this many times (standard mode)
     contention: bool = False  # DynamoDB as AWS runs it: conflicts, hot keys (benchmarks/chaos/contention.py)
+    flow: bool = False  # flow control on the labourers: keys with max_per_key, a rate, job priorities (FLOW_*)
+
+
+# With ``flow``: chaos_0 keys its tasks by the job's tenant with a cap per key, chaos_1 has a rate limit, and the
+# jobs (of every labourer) take priorities 0, 2 and 4 in turn.
+FLOW_TENANTS = 3
+FLOW_MAX_PER_KEY = 40
+FLOW_RATE = {"per_second": 20.0, "burst": 20}
+FLOW_PRIORITIES = (0, 2, 4)
+
+
+def flow_entries(labourer: dict[str, object], count: int) -> dict[str, dict[str, object]]:
+    """The chaos labourers' entries, with flow control on the first two when there are that many."""
+    entries = {f"chaos_{i}": dict(labourer) for i in range(count)}
+    if count > 0:
+        entries["chaos_0"].update(concurrency_key="tenant", max_per_key=FLOW_MAX_PER_KEY)
+    if count > 1:
+        entries["chaos_1"]["rate"] = dict(FLOW_RATE)
+    return entries
+
+
+def tenant_of(job_index: int) -> str:
+    return f"t{job_index % FLOW_TENANTS}"

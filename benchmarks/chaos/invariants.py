@@ -114,5 +114,5 @@ def peaks_per_key(chaos: ChaosRun) -> dict[str, int]:
     for task_id, runs in chaos.workers.runs.items():
         job = int(task_id.split("-")[1])
         if job % chaos.settings.labourers == 0:
-            by_tenant.setdefault(tenant_of(job), []).extend(runs)
+            by_tenant.setdefault(tenant_of(job // chaos.settings.labourers), []).extend(runs)
     return {tenant: most_at_once(runs) for tenant, runs in sorted(by_tenant.items())}

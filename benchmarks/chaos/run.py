@@ -222,8 +222,9 @@ class ChaosRun:
             job: dict[str, Any] = {"lambda_name": labourer, "job_id": f"chaos-{len(jobs)}",
                                    "payload": {"sections": sections, "isolate_sections": True}}  # fmt: skip
             if s.flow:  # a tenant for the keyed labourer, a priority for every labourer's queue
-                job["payload"]["tenant"] = tenant_of(len(jobs))
-                job["priority"] = FLOW_PRIORITIES[len(jobs) % len(FLOW_PRIORITIES)]
+                turn = len(jobs) // s.labourers  # the labourer's own job count
+                job["payload"]["tenant"] = tenant_of(turn)
+                job["priority"] = FLOW_PRIORITIES[turn % len(FLOW_PRIORITIES)]
             jobs.append({"job": job})
             made += size
         return jobs

@@ -22,7 +22,7 @@ ROLES = {"sosw_orchestrator": "orchestrator", "sosw_scavenger": "scavenger", ASS
 # started by whichever essential frees or adds work (dispatch: the Orchestrator's "dispatched", any
 # essential's "started", the WorkerAssistant's "handed_off"); an Invoke that timed out is in none of them.
 STAT_MOVES: dict[str, dict[str, tuple[str, ...]]] = {
-    "orchestrator": {"invoked": ("dispatched", "started"), "given_back": ("given_back",)},
+    "orchestrator": {"invoked": ("dispatched", "started", "paced_starts"), "given_back": ("given_back",)},
     "scheduler": {"invoked": ("started",), "given_back": ("given_back",)},
     "scavenger": {"invoked": ("started",), "to_retry": ("retried",), "closed_dead": ("dead",),
                   "requeued": ("requeued",), "given_back": ("given_back",)},

@@ -127,6 +127,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     from ganger.local.contention import ContentionModel, ContentionParams
     from ganger.local.moto_contention import contending
     from ganger.local.moto_fast import fast_moto
+    from ganger.local.moto_untracked import untracked_models
     from ganger.tasks import TaskStore
 
     record = Record()
@@ -134,7 +135,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     lambdas = SimLambdas(sim)
     model = ContentionModel({}, ContentionParams())
     counter, meter = ApiCallCounter(), Meter()
-    with mock_aws(), fast_moto():
+    with mock_aws(), fast_moto(), untracked_models():
         import boto3
 
         clients = AwsClients(region="us-east-1")
@@ -194,8 +195,10 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
         wall = time.perf_counter()
         with contending(model, sim.clock, sim.elapse), lambdas.installed(), metered(meter), counter.installed():
             sim.run_until(_finished(workload, design, record), limit=T0 + 1800)
-        wall = time.perf_counter() - wall
-    return _figures(workload, design, record, sim, model, counter, meter, wall)
+            wall = time.perf_counter() - wall
+            figures = _figures(workload, design, record, sim, model, counter, meter, wall)
+            sim.close()  # the handlers still at work unwind while the mocks stand
+    return figures
 
 
 def _finished(workload: Workload, design: str, record: Record) -> Any:

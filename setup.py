@@ -50,6 +50,7 @@ setup(
             "mypy==2.4.1",
             "cfn-lint>=1.0",
             "matplotlib>=3.8",  # the dispatch benchmark's chart (python -m benchmarks.dispatch --chart)
+            "greenlet>=3",  # the scale benchmark's actors (benchmarks/simtime.py)
             # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
             "mypy-boto3-dynamodb~=1.43.0",
             "mypy-boto3-lambda~=1.43.0",

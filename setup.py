@@ -53,6 +53,7 @@ setup(
             "matplotlib>=3.8",  # the dispatch benchmark's chart (python -m benchmarks.dispatch --chart)
             # the console's browser tests (tests/console) drive the system Chromium (.ci/run installs Debian's)
             "playwright>=1.45",
+            "greenlet>=3",  # the scale benchmark's actors (benchmarks/simtime.py)
             # boto3 clients' types for mypy (imported under TYPE_CHECKING only)
             "mypy-boto3-dynamodb~=1.43.0",
             "mypy-boto3-lambda~=1.43.0",

@@ -1,7 +1,7 @@
 """One labourer at scale on DynamoDB as AWS runs it: today's single counter beside ganger's lanes.
 
     python -m benchmarks.scale --json [--workloads cap100,cap1k,cap10k] [--designs single,ganger]
-                               [--write benchmarks/results/scale.json] [--chart benchmarks/results/scale.png]
+                               [--write benchmarks/results/scale.json] [--chart benchmarks/results/scale.png] [--jobs N]
 
 The real essentials (Scheduler, Orchestrator, WorkerAssistant, Scavenger), the task store and in-process
 moto run on one simulated clock (``benchmarks/simtime.py``): every invocation is an actor, and every
@@ -20,10 +20,12 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +109,9 @@ def _jobs(workload: Workload) -> list[tuple[float, dict[str, Any]]]:
     return jobs
 
 
-def run(workload: Workload, design: str) -> dict[str, Any]:
-    """One workload in one design, in a fresh in-process moto on a fresh simulated clock."""
+def run(workload: Workload, design: str, report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """One workload in one design, in a fresh in-process moto on a fresh simulated clock. ``report`` gets the
+    figures before moto is torn down (a process of ``--jobs`` ends there)."""
     from moto import mock_aws
 
     from benchmarks.counting import ApiCallCounter
@@ -127,6 +130,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     from ganger.local.contention import ContentionModel, ContentionParams
     from ganger.local.moto_contention import contending
     from ganger.local.moto_fast import fast_moto
+    from ganger.local.moto_untracked import untracked_models
     from ganger.tasks import TaskStore
 
     record = Record()
@@ -134,7 +138,7 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
     lambdas = SimLambdas(sim)
     model = ContentionModel({}, ContentionParams())
     counter, meter = ApiCallCounter(), Meter()
-    with mock_aws(), fast_moto():
+    with mock_aws(), fast_moto(), untracked_models():
         import boto3
 
         clients = AwsClients(region="us-east-1")
@@ -192,10 +196,15 @@ def run(workload: Workload, design: str) -> dict[str, Any]:
             lambdas.invoke_at(T0 + 30 + 60 * minute, "sosw_orchestrator", {})
             lambdas.invoke_at(T0 + 30.5 + 60 * minute, "sosw_scavenger", {})
         wall = time.perf_counter()
-        with contending(model, sim.clock, sim.elapse), lambdas.installed(), metered(meter), counter.installed():
+        with contending(model, sim.clock, sim.elapse), lambdas.installed(), metered(meter), counter.installed(), \
+                _collecting_rarely():  # fmt: skip
             sim.run_until(_finished(workload, design, record), limit=T0 + 1800)
-        wall = time.perf_counter() - wall
-    return _figures(workload, design, record, sim, model, counter, meter, wall)
+            wall = time.perf_counter() - wall
+            figures = _figures(workload, design, record, sim, model, counter, meter, wall)
+            if report is not None:
+                report(figures)
+            sim.close()  # the handlers still at work unwind while the mocks stand
+    return figures
 
 
 def _finished(workload: Workload, design: str, record: Record) -> Any:
@@ -302,18 +311,88 @@ def _steady_window(workload: Workload, completions: list[float]) -> tuple[float,
     return (start, end) if end > start else None
 
 
-def run_all(workloads: list[str], designs: list[str]) -> dict[str, Any]:
+def run_all(workloads: list[str], designs: list[str], jobs: int = 1) -> dict[str, Any]:
+    """Every (design, workload), in this process one after another (``jobs`` 1) or each in a process of its
+    own, ``jobs`` at a time, longest first; the results come in the same shape and order either way."""
     from ganger.local.contention import ContentionParams
 
     results: dict[str, Any] = {"model": ContentionParams().to_dict(), "designs": {d: {} for d in designs}}
-    for design in designs:
-        for name in workloads:
+    pairs = [(design, name) for design in designs for name in workloads]
+    figures = _in_processes(pairs, jobs) if jobs > 1 and len(pairs) > 1 else {}
+    for design, name in pairs:
+        if (design, name) not in figures:
             print(f"running {name} with the {design} design ...", file=sys.stderr, flush=True)
-            figures = run(WORKLOADS[name], design)
-            print(f"  {json.dumps({k: figures[k] for k in ('completions_per_s', 'of_ideal', 'max_running')})}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-            results["designs"][design][name] = figures
+            figures[design, name] = run(WORKLOADS[name], design)
+            _progress(design, name, figures[design, name])
+        results["designs"][design][name] = figures[design, name]
     return results
+
+
+def _progress(design: str, name: str, figures: dict[str, Any]) -> None:
+    shown = {k: figures[k] for k in ("completions_per_s", "of_ideal", "max_running", "wall_s")}
+    print(f"  {design} {name}: {json.dumps(shown)}", file=sys.stderr, flush=True)
+
+
+def _expected_cost(pair: tuple[str, str]) -> tuple[int, int]:
+    """Longest first: the most tasks, ganger before single at the same size (``single`` stops early)."""
+    design, name = pair
+    return (WORKLOADS[name].tasks, design == "ganger")
+
+
+def _in_processes(pairs: list[tuple[str, str]], jobs: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each pair in a child ``python -m benchmarks.scale --one design:workload`` (a fresh moto that is never
+    torn down), ``jobs`` at a time, the longest first."""
+    waiting = sorted(pairs, key=_expected_cost, reverse=True)
+    running: dict[tuple[str, str], subprocess.Popen[str]] = {}
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                design, name = pair = waiting.pop(0)
+                print(f"running {name} with the {design} design (a process of its own) ...", file=sys.stderr,
+                      flush=True)  # fmt: skip
+                running[pair] = subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.scale", "--one", f"{design}:{name}"],
+                    cwd=root, env=env, stdout=subprocess.PIPE, text=True,
+                )  # fmt: skip
+            pair, child = _first_done(running)
+            del running[pair]
+            out, _ = child.communicate()
+            if child.returncode != 0:
+                raise RuntimeError(f"{pair[0]} {pair[1]}: the child process failed (exit {child.returncode})")
+            figures[pair] = json.loads(out)
+            _progress(*pair, figures[pair])
+    finally:
+        for child in running.values():
+            child.kill()
+    return figures
+
+
+def _first_done(running: dict[tuple[str, str], subprocess.Popen[str]]) -> tuple[tuple[str, str], Any]:
+    while True:
+        for pair, child in running.items():
+            if child.poll() is not None:
+                return pair, child
+        time.sleep(0.5)
+
+
+def _one(spec: str) -> int:
+    """A child of ``--jobs``: one design:workload, its figures as JSON on stdout; the process then ends at
+    once (moto's teardown would only free what the exit frees)."""
+    design, _, name = spec.partition(":")
+    prepare_environment()
+    out = os.fdopen(os.dup(1), "w")  # stdout: the figures; what the systems print goes to stderr
+
+    def exit_with(figures: dict[str, Any]) -> None:
+        out.write(json.dumps(figures) + "\n")
+        out.flush()
+        os._exit(0)
+
+    with stdout_to_stderr(), _quiet():
+        run(WORKLOADS[name], design, report=exit_with)
+    raise AssertionError("run returns only after its report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,17 +402,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
                         help=f"comma-separated, of {choices} (default: {','.join(DEFAULT_WORKLOADS)})")  # fmt: skip
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated: single,ganger")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="run each design and workload in a process of its own, this many at a time, longest "
+                        f"first; 1: all in this process, one after another (default: {default_jobs()}, the CPUs "
+                        "this process may use, at most 4)")  # fmt: skip
     parser.add_argument("--write", type=Path, help="also write the JSON results to this file")
     parser.add_argument("--chart", type=Path, help="draw completions per second against cap (needs matplotlib)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # design:workload, for the processes of --jobs
     args = parser.parse_args(argv)
     workloads = [w for w in args.workloads.split(",") if w]
     designs = [d for d in args.designs.split(",") if d]
+    if args.one:
+        designs, workloads = [args.one.partition(":")[0]], [args.one.partition(":")[2]]
     unknown = [w for w in workloads if w not in WORKLOADS] + [d for d in designs if d not in DESIGNS]
     if unknown:
         parser.error(f"unknown workload or design: {', '.join(unknown)}")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.one:
+        return _one(args.one)
     prepare_environment()
     with stdout_to_stderr(), _quiet():
-        results = run_all(workloads, designs)
+        results = run_all(workloads, designs, args.jobs)
     text = json.dumps(results, indent=1)
     if args.write is not None:
         args.write.write_text(text + "\n")
@@ -343,6 +433,25 @@ def main(argv: list[str] | None = None) -> int:
         draw(results, args.chart)
     print(text if args.json else _table(results))
     return 0
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use, at most 4 (more would mostly add memory: each run holds its tables)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def _collecting_rarely() -> Iterator[None]:
+    """A run makes millions of short-lived objects and few cycles: the collector's default thresholds spend
+    about a tenth of its CPU walking what reference counting frees anyway."""
+    import gc
+
+    previous = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 @contextlib.contextmanager

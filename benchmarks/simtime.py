@@ -1,15 +1,17 @@
 """Overlapping Lambda runs on one simulated clock: a discrete-event simulation with real handlers.
 
-Each invocation is an *actor*: a thread that runs a real handler (the essentials, the task store,
-in-process moto) but only while it holds the baton. An actor gives the baton back whenever its own
-time moves: every AWS request takes the time the contention model says (``elapse``), an Invoke 20 ms,
-a ``time.sleep`` (botocore's and ganger's backoff) its length. The scheduler always hands the baton to
-the actor with the earliest time, so requests reach DynamoDB in the order of their simulated start
-and two handlers' transactions overlap exactly when their simulated times do, whichever began first.
-Only one thread runs at any moment, so results do not depend on the machine's speed.
+Each invocation is an *actor*: a greenlet that runs a real handler (the essentials, the task store,
+in-process moto) until its own time moves: every AWS request takes the time the contention model says
+(``elapse``), an Invoke 20 ms, a ``time.sleep`` (botocore's and ganger's backoff) its length. The actor
+then switches back to the scheduler, which always resumes the actor with the earliest time, so requests
+reach DynamoDB in the order of their simulated start and two handlers' transactions overlap exactly
+when their simulated times do, whichever began first. Only one actor runs at any moment and every
+hand-over is an explicit switch inside one thread (no thread wakes another), so results do not depend
+on the machine's speed or load.
 
 A handler's thread pool (``ganger.starts``' parallel Invokes) becomes child actors that start at the
-parent's time; the parent resumes when the last of them is done, at its time.
+parent's time; the parent resumes when the last of them is done, at its time. Actors still waiting when
+the simulation stops are ended by ``close`` (or when collected): their code unwinds without taking time.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import heapq
 import io
 import itertools
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.exceptions
+import greenlet
 from botocore.response import StreamingBody
 
 from ganger.local.inprocess import InvocationContext, invokes_routed_to
@@ -39,9 +41,15 @@ class Actor:
     name: str
     run: Callable[[], Any]
     t: float = 0.0
-    thread: threading.Thread | None = None
-    wake: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    runner: _Runner | None = None
     group: _Group | None = None
+    ended: bool = False  # stopped by ``close``: its remaining code runs without taking time
+
+
+class _Runner(greenlet.greenlet):
+    """An actor's greenlet (``Sim.current`` finds the actor through it)."""
+
+    actor: Actor
 
 
 @dataclass(eq=False)
@@ -58,15 +66,14 @@ class Sim:
         self.now = float(start)
         self._heap: list[tuple[float, int, Actor]] = []
         self._seq = itertools.count()
-        self._baton = threading.Semaphore(0)
-        self._local = threading.local()
+        self._waiting: set[Actor] = set()  # started actors that have yielded (in the heap or in a join)
         self.errors: list[str] = []
         self.actors_run = 0
 
     # ---- inside actors ---------------------------------------------------------------------------
 
     def current(self) -> Actor | None:
-        return getattr(self._local, "actor", None)
+        return getattr(greenlet.getcurrent(), "actor", None)
 
     def clock(self) -> float:
         return self.now
@@ -74,12 +81,11 @@ class Sim:
     def elapse(self, seconds: float) -> None:
         """The calling actor's time moves on; others whose time comes first run meanwhile."""
         actor = self.current()
-        if actor is None:
+        if actor is None or actor.ended:
             return
         actor.t = self.now + max(0.0, seconds)
         self._push(actor)
-        self._baton.release()
-        actor.wake.acquire()
+        self._yield(actor)
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep`` in simulated time for actors; a real sleep elsewhere."""
@@ -101,8 +107,20 @@ class Sim:
         group = _Group(parent, len(children), self.now)
         for child in children:
             child.group = group
-        self._baton.release()
-        parent.wake.acquire()
+        if not parent.ended:
+            self._yield(parent)
+
+    def _yield(self, actor: Actor) -> None:
+        runner = actor.runner
+        assert runner is not None and runner.parent is not None
+        self._waiting.add(actor)
+        try:
+            runner.parent.switch()
+        except greenlet.GreenletExit:
+            actor.ended = True  # ``close`` (or the collector): unwind without taking time, never yield again
+            raise
+        finally:
+            self._waiting.discard(actor)
 
     # ---- the scheduler ---------------------------------------------------------------------------
 
@@ -118,12 +136,12 @@ class Sim:
             return False
         at, _, actor = heapq.heappop(self._heap)
         self.now = max(self.now, at)
-        if actor.thread is None:
-            actor.thread = threading.Thread(target=self._body, args=(actor,), name=actor.name, daemon=True)
-            actor.thread.start()
+        if actor.runner is None:
+            actor.runner = _Runner(self._body)
+            actor.runner.actor = actor
+            actor.runner.switch(actor)
         else:
-            actor.wake.release()
-        self._baton.acquire()
+            actor.runner.switch()
         return True
 
     def run_until(self, done: Callable[[], bool], limit: float) -> None:
@@ -133,23 +151,31 @@ class Sim:
                 return
             self.step()
 
+    def close(self) -> None:
+        """End the actors still waiting: each unwinds (``finally`` blocks run, taking no time); those
+        not yet started never start. The simulation can not go on afterwards."""
+        self._heap.clear()
+        for actor in list(self._waiting):
+            if actor.runner is not None and not actor.runner.dead:
+                actor.runner.throw()
+        self._waiting.clear()
+
     def _body(self, actor: Actor) -> None:
-        self._local.actor = actor
         self.actors_run += 1
         try:
             actor.run()
         except Exception as exc:  # an async invocation's error goes to its log, as on Lambda
             self.errors.append(f"{actor.name}: {type(exc).__name__}: {exc}")
         finally:
-            actor.t = self.now
             group = actor.group
-            if group is not None:
-                group.end = max(group.end, actor.t)
-                group.pending -= 1
-                if group.pending == 0:
-                    group.parent.t = group.end
-                    self._push(group.parent)
-            self._baton.release()
+            if not actor.ended:
+                actor.t = self.now
+                if group is not None:
+                    group.end = max(group.end, actor.t)
+                    group.pending -= 1
+                    if group.pending == 0:
+                        group.parent.t = group.end
+                        self._push(group.parent)
 
     @contextlib.contextmanager
     def sleeping(self) -> Iterator[None]:

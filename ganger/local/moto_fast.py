@@ -2,7 +2,8 @@
 
 ``moto_speed`` (a transaction copies only its items), ``moto_index`` (a Query reads only its page),
 ``moto_serialize`` (a response is written without walking the AttributeValue shape) and
-``moto_parse`` (an expression is parsed once per request, not once per layer). Each is checked
+``moto_parse`` (an expression is parsed once per request, not once per layer) and ``moto_actions`` (a
+handler class's actions are listed once, not on every request). Each is checked
 against unpatched moto in ``tests/functional/local/`` (``test_moto_fast.py`` replays one random
 workload through both and compares every answer).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from ganger.local.moto_actions import action_names_once
 from ganger.local.moto_index import fast_queries
 from ganger.local.moto_parse import parse_once
 from ganger.local.moto_serialize import fast_responses
@@ -21,5 +23,5 @@ from ganger.local.moto_speed import fast_transactions
 @contextlib.contextmanager
 def fast_moto() -> Iterator[None]:
     """While the block runs, moto's DynamoDB answers as it would, only faster."""
-    with fast_transactions(), fast_queries(), fast_responses(), parse_once():
+    with fast_transactions(), fast_queries(), fast_responses(), parse_once(), action_names_once():
         yield

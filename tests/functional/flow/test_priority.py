@@ -46,11 +46,12 @@ def test_the_tick_claims_the_higher_priority_first(system: InProcessSystem, work
     assert sorted(worker.started) == ["high-0", "mid-0"]
 
 
-def test_a_released_task_keeps_its_priority(system: InProcessSystem, worker: Running) -> None:
-    """A failure report puts the task in the retry table; due again, it goes back before the lower priority."""
+def test_a_retried_task_keeps_its_priority_over_a_lower_one(system: InProcessSystem, worker: Running) -> None:
+    """A failure report puts the task in the retry table; due again, it goes back before the lower priority
+    (priority 1 here: a retry that lost its priority would come back at the front of priority 0, behind it)."""
     system.set_labourers(labourers(cap=1))
     system.schedule(urgent(1, "high", 3))
-    system.schedule(job(2, "low"))
+    system.schedule(urgent(2, "low", 1))
     event = worker.held.pop()
     system.run("sosw_worker_assistant", {"action": "mark_task_as_failed", "task_id": event["task_id"],
                                          "invocation_token": event["invocation_token"]})  # fmt: skip

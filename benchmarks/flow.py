@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scale import T0, WORKER, Record, _bench_worker, _quiet
+from benchmarks.scale import WORKER, _bench_worker, _quiet
+from benchmarks.scale_figures import T0, Record
 from benchmarks.workload import prepare_environment, stdout_to_stderr
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.dispatch import _max_running
-from benchmarks.scale import T0, WORKER, Record, Workload, _bench_worker, _busy, _quiet
+from benchmarks.scale import WORKER, Workload, _bench_worker, _quiet
+from benchmarks.scale_figures import T0, Record, _busy
 from benchmarks.workload import prepare_environment, stdout_to_stderr
 
 KEY_FIELD = "chat_id"

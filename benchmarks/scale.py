@@ -21,19 +21,18 @@ import contextlib
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dispatch import _max_running
+from benchmarks import scale_figures
+from benchmarks.processes import default_jobs, run_in_processes
+from benchmarks.scale_figures import T0, Record
 from benchmarks.workload import prepare_environment, stdout_to_stderr
 
-T0 = 1_800_000_000.0
 WORKER = "bench_worker"
 JOB_SIZE = 1000  # tasks per job (an Event payload stays far below Lambda's 256 KB)
 SINGLE_STEADY_SECONDS = 30.0
@@ -67,17 +66,6 @@ DESIGNS: dict[str, dict[str, Any]] = {
     "single": {"lanes": 1, "handoff_guard": "transaction"},
     "ganger": {},
 }
-
-
-@dataclass
-class Record:
-    starts: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    accepted: dict[str, float] = field(default_factory=dict)  # job id -> its Scheduler run started
-    job_of: dict[str, str] = field(default_factory=dict)
-    completions: list[float] = field(default_factory=list)
-    outcomes: Counter[str] = field(default_factory=Counter)
-    reports_not_sent: int = 0
-    assistant_errors: int = 0
 
 
 def labourer_document(workload: Workload, design: str) -> dict[str, Any]:
@@ -200,7 +188,7 @@ def run(workload: Workload, design: str, report: Callable[[dict[str, Any]], None
                 _collecting_rarely():  # fmt: skip
             sim.run_until(_finished(workload, design, record), limit=T0 + 1800)
             wall = time.perf_counter() - wall
-            figures = _figures(workload, design, record, sim, model, counter, meter, wall)
+            figures = scale_figures.figures(workload, design, record, sim, model, counter, meter, wall)
             if report is not None:
                 report(figures)
             sim.close()  # the handlers still at work unwind while the mocks stand
@@ -240,77 +228,6 @@ def _bench_worker(workload: Workload, sim: Any, clients: Any, record: Record) ->
     return handler
 
 
-def _figures(workload: Workload, design: str, record: Record, sim: Any, model: Any, counter: Any, meter: Any,
-             wall: float) -> dict[str, Any]:  # fmt: skip
-    from ganger.cost import Assumptions, Prices, UnitProfile, ganger_lines
-
-    completions = sorted(record.completions)
-    done = len(completions)
-    window = _steady_window(workload, completions)
-    intervals = [(s, s + workload.duration) for runs in record.starts.values() for s in runs]
-    counted = sum(1 for t in completions if window[0] <= t <= window[1]) / (window[1] - window[0]) if window else 0.0
-    rate = _busy(intervals, window) / workload.duration if window else 0.0
-    units = meter.units.to_dict()
-    per = max(1, done)
-    usd = sum(ganger_lines(UnitProfile(per, units, "scale"), Prices(), Assumptions()).values()) if done else None
-    counts = model.counts
-    latencies = sorted(runs[0] - record.accepted[record.job_of[task]] for task, runs in record.starts.items()
-                       if record.job_of.get(task) in record.accepted)  # fmt: skip
-    return {
-        "cap": workload.cap,
-        "tasks": workload.tasks,
-        "duration_s": workload.duration,
-        "completed": done,
-        "stopped_early": done < workload.tasks,
-        "completions_per_s": round(rate, 1),
-        "completions_counted_per_s": round(counted, 1),
-        "ideal_per_s": round(workload.ideal_per_s, 1),
-        "of_ideal": round(rate / workload.ideal_per_s, 3),
-        "steady_window_s": [round(window[0] - T0, 2), round(window[1] - T0, 2)] if window else None,
-        "max_running": _max_running(intervals),
-        "start_p50_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
-        "start_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3) if latencies else None,
-        "conflicts_per_task": round(counts.conflicts / per, 3),
-        "throttles_per_task": round(counts.throttles / per, 3),
-        "reports_failed": _reports_failed(record),
-        "finished_rerun": sum(1 for runs in record.starts.values() if len(runs) > 1),
-        "wcu_per_task": round((units["dynamodb_table_write_units"] + units["dynamodb_index_write_units"]) / per, 2),
-        "usd_per_million_tasks": round(usd, 2) if usd is not None else None,
-        "calls_per_task": round(counter.total() / per, 3),
-        "assistant_outcomes": dict(record.outcomes),
-        "contention": counts.to_dict(),
-        "errors": sim.errors[:3],
-        "error_count": len(sim.errors),
-        "simulated_s": round(sim.now - T0, 2),
-        "wall_s": round(wall, 1),
-    }
-
-
-def _reports_failed(record: Record) -> int:
-    """Reports whose outcome was not recorded: never sent, a WorkerAssistant that raised, or one that found
-    the report late (every attempt here reports once, in time)."""
-    late = sum(n for outcome, n in record.outcomes.items() if outcome != "completed")
-    return record.reports_not_sent + record.assistant_errors + late
-
-
-def _busy(intervals: list[tuple[float, float]], window: tuple[float, float]) -> float:
-    """Tasks at work on average over the window (slot-seconds of work inside it / its length). By Little's law
-    a labourer completes busy / duration tasks a second; unlike counting the completions that fall inside the
-    window, this is not skewed by where the window's ends cut the waves of tasks that start together."""
-    start, end = window
-    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in intervals) / (end - start)
-
-
-def _steady_window(workload: Workload, completions: list[float]) -> tuple[float, float] | None:
-    """From one task duration after the first completion (the ramp) to the 90th percentile completion
-    (or the last, for a run stopped early): the rate a labourer with a backlog keeps."""
-    if len(completions) < 10:
-        return None
-    start = completions[0] + workload.duration
-    end = completions[int(0.9 * (len(completions) - 1))] if len(completions) >= workload.tasks else completions[-1]
-    return (start, end) if end > start else None
-
-
 def run_all(workloads: list[str], designs: list[str], jobs: int = 1) -> dict[str, Any]:
     """Every (design, workload), in this process one after another (``jobs`` 1) or each in a process of its
     own, ``jobs`` at a time, longest first; the results come in the same shape and order either way."""
@@ -318,7 +235,12 @@ def run_all(workloads: list[str], designs: list[str], jobs: int = 1) -> dict[str
 
     results: dict[str, Any] = {"model": ContentionParams().to_dict(), "designs": {d: {} for d in designs}}
     pairs = [(design, name) for design in designs for name in workloads]
-    figures = _in_processes(pairs, jobs) if jobs > 1 and len(pairs) > 1 else {}
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
+    if jobs > 1 and len(pairs) > 1:
+        specs = [f"{design}:{name}" for design, name in pairs]
+        done = run_in_processes("benchmarks.scale", specs, jobs, _expected_cost,
+                                lambda spec, f: _progress(*spec.split(":"), f))  # fmt: skip
+        figures = {tuple(spec.split(":")): f for spec, f in done.items()}  # type: ignore[misc]
     for design, name in pairs:
         if (design, name) not in figures:
             print(f"running {name} with the {design} design ...", file=sys.stderr, flush=True)
@@ -333,49 +255,10 @@ def _progress(design: str, name: str, figures: dict[str, Any]) -> None:
     print(f"  {design} {name}: {json.dumps(shown)}", file=sys.stderr, flush=True)
 
 
-def _expected_cost(pair: tuple[str, str]) -> tuple[int, int]:
+def _expected_cost(spec: str) -> tuple[int, bool]:
     """Longest first: the most tasks, ganger before single at the same size (``single`` stops early)."""
-    design, name = pair
+    design, _, name = spec.partition(":")
     return (WORKLOADS[name].tasks, design == "ganger")
-
-
-def _in_processes(pairs: list[tuple[str, str]], jobs: int) -> dict[tuple[str, str], dict[str, Any]]:
-    """Each pair in a child ``python -m benchmarks.scale --one design:workload`` (a fresh moto that is never
-    torn down), ``jobs`` at a time, the longest first."""
-    waiting = sorted(pairs, key=_expected_cost, reverse=True)
-    running: dict[tuple[str, str], subprocess.Popen[str]] = {}
-    figures: dict[tuple[str, str], dict[str, Any]] = {}
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
-    try:
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                design, name = pair = waiting.pop(0)
-                print(f"running {name} with the {design} design (a process of its own) ...", file=sys.stderr,
-                      flush=True)  # fmt: skip
-                running[pair] = subprocess.Popen(
-                    [sys.executable, "-m", "benchmarks.scale", "--one", f"{design}:{name}"],
-                    cwd=root, env=env, stdout=subprocess.PIPE, text=True,
-                )  # fmt: skip
-            pair, child = _first_done(running)
-            del running[pair]
-            out, _ = child.communicate()
-            if child.returncode != 0:
-                raise RuntimeError(f"{pair[0]} {pair[1]}: the child process failed (exit {child.returncode})")
-            figures[pair] = json.loads(out)
-            _progress(*pair, figures[pair])
-    finally:
-        for child in running.values():
-            child.kill()
-    return figures
-
-
-def _first_done(running: dict[tuple[str, str], subprocess.Popen[str]]) -> tuple[tuple[str, str], Any]:
-    while True:
-        for pair, child in running.items():
-            if child.poll() is not None:
-                return pair, child
-        time.sleep(0.5)
 
 
 def _one(spec: str) -> int:
@@ -433,11 +316,6 @@ def main(argv: list[str] | None = None) -> int:
         draw(results, args.chart)
     print(text if args.json else _table(results))
     return 0
-
-
-def default_jobs() -> int:
-    """The CPUs this process may use, at most 4 (more would mostly add memory: each run holds its tables)."""
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.scale import Workload, _busy, _steady_window
+from benchmarks.scale import Workload
+from benchmarks.scale_figures import _busy, _steady_window
 
 
 def waves(cap: int, period: float, count: int) -> list[float]:

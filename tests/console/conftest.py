@@ -42,7 +42,7 @@ def job(n: int, **payload: Any) -> dict[str, Any]:
     return {"job": {"lambda_name": "example_worker", "payload": body}}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip(NO_CHROMIUM)

@@ -20,7 +20,36 @@ LIMIT_FIELDS = {
     "max_attempts": "max attempts",
     "duration": "duration (s)",
     "cooldown": "cooldown (s)",
+    "concurrency_key": "concurrency key (a payload field; empty: none)",
+    "max_per_key": "max per key (empty: no cap per key)",
+    "rate.per_second": "rate: starts a second (empty: no rate limit)",
+    "rate.burst": "rate: burst",
 }
+OPTIONAL_FIELDS = ("concurrency_key", "max_per_key", "rate.per_second", "rate.burst")  # empty: left out of the entry
+
+
+def limit_value(entry: Mapping[str, Any], default: Any, name: str) -> Any:
+    """A limit as the entry has it (``rate.burst``: the nested field), else ``default``; None shows as empty."""
+    head, _, rest = name.partition(".")
+    value = entry.get(head, default if not rest else None)
+    if rest:
+        value = value.get(rest) if isinstance(value, Mapping) else None
+        if value is None and isinstance(default, Mapping):
+            value = default.get(rest)
+    return "" if value is None else value
+
+
+def _set_limit(entry: dict[str, Any], name: str, text: str) -> None:
+    head, _, rest = name.partition(".")
+    target, key = (entry.setdefault(head, {}), rest) if rest else (entry, head)
+    if not isinstance(target, dict):  # a rate that is not an object: the schema names it
+        return
+    if text == "" and name in OPTIONAL_FIELDS:
+        target.pop(key, None)
+    else:
+        target[key] = text if name == "concurrency_key" else _number(text)
+    if rest and not target:
+        entry.pop(head)
 
 
 @dataclass(frozen=True)
@@ -59,9 +88,12 @@ def _number(text: str) -> Any:
 
 def field_of(error: ConfigError, fields: Mapping[str, str] | list[str]) -> str | None:
     """The form field a schema error is about: the last part of its path, or a field its message names."""
-    last = error.field.rsplit(".", 1)[-1]
-    if last in fields:
-        return last
+    for name in fields:
+        head, _, rest = name.partition(".")
+        if error.field == name or error.field.endswith(f".{name}"):
+            return name
+        if rest and error.field.endswith(f".{head}") and f"`{rest}`" in error.problem:  # the object names its field
+            return name
     return next((name for name in fields if f"`{name}`" in error.problem), None)
 
 
@@ -80,7 +112,7 @@ def limits_edit(document: Any, labourer: str, form: Mapping[str, str], version: 
     entry = new.setdefault("labourers", {}).setdefault(labourer, {})
     for name in LIMIT_FIELDS:
         if name in form:
-            entry[name] = _number(form[name].strip())
+            _set_limit(entry, name, form[name].strip())
     return check(LABOURERS_DOCUMENT, document, new, version, LIMIT_FIELDS)
 
 

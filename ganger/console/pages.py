@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from ganger.config import StoredDocument
 from ganger.console.dead import DeadGroup
-from ganger.console.forms import LIMIT_FIELDS, Proposal
+from ganger.console.forms import LIMIT_FIELDS, Proposal, limit_value
 from ganger.console.layout import Html, age, dl, esc, form, link, page, table, when
 from ganger.console.reads import DocumentRow, LabourerPage, OverviewRow, TaskPage
 
@@ -52,7 +53,7 @@ def limits_form(data: LabourerPage, token: str, allowed: bool, proposal: Proposa
     lab = data.row.labourer
     rows = []
     for name, label in LIMIT_FIELDS.items():
-        value = entry.get(name, getattr(lab, name))
+        value = limit_value(entry, _default(lab, name), name)
         error = ""
         if proposal is not None and proposal.error is not None and proposal.field == name:
             error = f'<span class="error" id="error-{name}">{esc(proposal.error.problem)}</span>'
@@ -68,6 +69,13 @@ def limits_form(data: LabourerPage, token: str, allowed: bool, proposal: Proposa
         + "".join(f"<div>{r}</div>" for r in rows)
         + f'<button type="submit"{disabled}>check and show the diff</button></form>'
     )
+
+
+def _default(lab: Any, name: str) -> Any:
+    """A limit's value when the entry leaves it out: the Labourer's default (``rate`` as its fields)."""
+    head = name.partition(".")[0]
+    value = getattr(lab, head, None)
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
 
 
 def labourer(data: LabourerPage, token: str, allowed: bool, proposal: Proposal | None = None) -> Html:
@@ -115,8 +123,12 @@ def task(data: TaskPage, allowed: bool) -> Html:
     )
     note = "" if data.audited else "<p class='muted'>earlier attempts' moments: in the audit trail, off here</p>"
     why = f"<h2>why it waits</h2><p id='why'>{esc(data.why.text)}</p>" if data.why is not None else ""
+    logs = ""
+    if data.logs_url is not None:
+        logs = (f'<p><a id="logs" href="{esc(data.logs_url)}" target="_blank" rel="noopener noreferrer">its worker\'s '
+                "logs in CloudWatch Logs Insights</a>, filtered by its id (the last 7 days)</p>")  # fmt: skip
     body = Html(
-        f"{facts}<h2>attempts</h2>{steps}{note}{why}<h2>payload</h2>{folded(view['payload'])}"
+        f"{facts}{logs}<h2>attempts</h2>{steps}{note}{why}<h2>payload</h2>{folded(view['payload'])}"
         f"<h2>result</h2>{folded(view['result'])}<h2>stats</h2>{folded(view['stats'])}"
     )
     return page(f"task {view['task_id']}", body, allowed)

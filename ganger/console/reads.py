@@ -17,6 +17,7 @@ from ganger.clients import AwsClients
 from ganger.config import ConfigStore, StoredDocument
 from ganger.console.counts import COUNT_CAP, Bounded, BoundedCounts
 from ganger.console.dead import DeadGroup, group_dead
+from ganger.console.insights import insights_url, on_aws, worker_log_group
 from ganger.console.timeline import Step, timeline
 from ganger.cost import report
 from ganger.ecology import Ecology
@@ -86,6 +87,7 @@ class TaskPage:
     steps: list[Step]
     why: Why | None
     audited: bool  # the audit trail was read (earlier attempts' steps come from it)
+    logs_url: str | None = None  # on AWS: CloudWatch Logs Insights over its worker's log group, filtered by its id
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,15 @@ class ConsoleReads:
         events: list[AuditEvent] = self.audit.events(task_id) if self.audit is not None else []
         why = task_why(ops, task_id, now, self._ecology.readings) if found.state is TaskState.QUEUED else None
         steps = timeline(found.task, found.state, events)
-        return TaskPage(task_view(found), found.state, steps, why, self.audit is not None and bool(self.audit.table))
+        audited = self.audit is not None and bool(self.audit.table)
+        return TaskPage(task_view(found), found.state, steps, why, audited, self._logs_url(ops, found.task))
+
+    def _logs_url(self, ops: Ops, task: Task) -> str | None:
+        if not on_aws(self.clients.dynamodb):
+            return None
+        lab = ops.labourers().get(task.labourer_id)
+        group = worker_log_group(lab.type, lab.function_name) if lab is not None else None
+        return insights_url(self.clients.dynamodb.meta.region_name, group, task.task_id) if group else None
 
     def dead(self, since_seconds: float = 7 * DAY) -> list[DeadGroup]:
         """Dead tasks of every labourer closed within ``since_seconds`` (at most ``DEAD_READ`` each, newest

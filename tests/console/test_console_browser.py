@@ -81,6 +81,10 @@ def test_a_task_page_shows_its_attempts(page: Any, console: Console, system: InP
         "completed (attempt 2)", "reported completed", "closed as completed"])  # fmt: skip
     wait = re.compile(r"\+1[01](\.\d)? s")  # the retry's wait, from the timestamps
     expect(page.locator("#attempts")).to_contain_text(wait)
+    # moto in-process answers for dynamodb.us-east-1.amazonaws.com: the page links to Logs Insights
+    logs = page.locator("#logs").get_attribute("href") or ""
+    assert logs.startswith("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:")
+    assert "*2Faws*2Flambda*2Fexample_worker" in logs and task_id.replace("-", "") in logs.replace("-", "")
     shoot(page, "task")
 
 
@@ -189,6 +193,26 @@ def test_an_invalid_limit_shows_the_fields_error_and_saves_nothing(
     expect(page.locator("#done")).to_contain_text(f"version {before.version} -> {before.version + 1}")
     saved = system.config.get(LABOURERS_DOCUMENT).value["labourers"]["example_worker"]
     assert saved["max_simultaneous_invocations"] == 7
+
+
+def test_flow_limits_are_edited_from_the_form(page: Any, console: Console, system: InProcessSystem) -> None:
+    before = system.config.get(LABOURERS_DOCUMENT)
+    page.goto(console().url + "labourers/example_worker")
+    for name, value in {"concurrency_key": "tenant", "max_per_key": "2", "rate.per_second": "5",
+                        "rate.burst": "0"}.items():  # fmt: skip
+        page.fill(f'#limits input[name="{name}"]', value)
+    page.get_by_role("button", name="check and show the diff").click()
+    expect(page.locator('[id="error-rate.burst"]')).to_contain_text("`burst` must be an integer from 1")
+    assert system.config.get(LABOURERS_DOCUMENT) == before, "nothing saved"
+
+    page.fill('#limits input[name="rate.burst"]', "10")
+    page.get_by_role("button", name="check and show the diff").click()
+    expect(page.locator("#diff")).to_contain_text('+   "max_per_key": 2')
+    page.get_by_role("button", name="save").click()
+    expect(page.locator("#done")).to_contain_text(f"version {before.version} -> {before.version + 1}")
+    saved = system.config.get(LABOURERS_DOCUMENT).value["labourers"]["example_worker"]
+    assert (saved["concurrency_key"], saved["max_per_key"], saved["rate"]) == ("tenant", 2, {"per_second": 5,
+                                                                                             "burst": 10})  # fmt: skip
 
 
 def test_a_config_document_edit_is_checked_against_its_schema(

@@ -70,8 +70,48 @@ def test_a_limits_edit_names_the_field_the_schema_refuses() -> None:
     assert proposal.error is None and any(line.startswith("+") and "7" in line for line in proposal.diff)
 
 
+def test_a_limits_edit_sets_and_clears_the_flow_limits() -> None:
+    document = {"labourers": {"w": {"max_simultaneous_invocations": 5}}}
+    keyed = {"concurrency_key": "tenant", "max_per_key": "2", "rate.per_second": "0.5", "rate.burst": "3"}
+    proposal = limits_edit(document, "w", keyed, 3)
+    assert proposal.error is None, proposal.error
+    assert proposal.new["labourers"]["w"] == {
+        "max_simultaneous_invocations": 5, "concurrency_key": "tenant", "max_per_key": 2,
+        "rate": {"per_second": 0.5, "burst": 3},
+    }  # fmt: skip
+    cleared = limits_edit(proposal.new, "w", dict.fromkeys(keyed, ""), 4)
+    assert cleared.error is None and cleared.new["labourers"]["w"] == {"max_simultaneous_invocations": 5}
+
+
+def test_a_flow_limit_the_schema_refuses_is_named_by_its_field() -> None:
+    document = {"labourers": {"w": {"max_simultaneous_invocations": 5}}}
+    proposal = limits_edit(document, "w", {"rate.per_second": "2", "rate.burst": "0"}, 3)
+    assert proposal.field == "rate.burst", proposal.error
+    proposal = limits_edit(document, "w", {"rate.per_second": "-1"}, 3)
+    assert proposal.field == "rate.per_second", proposal.error
+    proposal = limits_edit(document, "w", {"max_per_key": "2"}, 3)
+    assert proposal.error is not None and proposal.field in ("max_per_key", "concurrency_key"), proposal.error
+
+
 def test_the_console_imports_nothing_of_local_mode() -> None:
     code = ("import sys, ganger.console.build, ganger.console.app; "
             "print(sorted(m for m in sys.modules if m.startswith('ganger.local')))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_logs_are_linked_on_aws_only() -> None:
+    import boto3
+
+    from ganger.console.insights import insights_url, on_aws
+
+    aws = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    local = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url="http://127.0.0.1:4566",
+                         aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    assert on_aws(aws) and not on_aws(local)
+    url = insights_url("eu-west-1", "/aws/lambda/w", "t-1")
+    # the console's own format: the object's ~ ( ' escaped twice and $-encoded, strings' % as *
+    assert url.startswith("https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:"
+                          "logs-insights$3FqueryDetail$3D$257E$2528end$257E0$257Estart$257E-604800")  # fmt: skip
+    assert url.endswith("$257Esource$257E$2528$257E$2527*2Faws*2Flambda*2Fw$2529$2529")
+    assert "like*20*22t-1*22" in url

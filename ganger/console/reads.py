@@ -41,8 +41,8 @@ LABOURER_CAP = 100  # a labourer's page the same: exact up to here, then ~N (the
 OVERVIEW_THREADS = 8  # labourers read at once (on AWS the reads wait on the network, not on the CPU)
 CHART_SAMPLE = 200  # the overview's charts: the newest completed tasks of the last hour read per labourer
 CHARTS_EVERY = 30.0  # seconds: /api/overview (every 2 s) reads the charts' sample again at most this often
-TIMELINE_SAMPLE = 500  # a labourer's timeline: its newest completed and dead tasks read (each)
-RUNNING_READ = 500  # a labourer's timeline: the attempts holding a slot now read, at most
+TIMELINE_SAMPLE = 300  # a labourer's timeline: its newest completed and dead tasks read (each)
+RUNNING_READ = 300  # a labourer's timeline: the attempts holding a slot now read, at most
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ COLOURS = ("#2f6fb0", "#c2410c", "#15803d")
 
 
 def _svg(width: int, height: int, css: str, label: str, body: str, data: Mapping[str, object] | None = None) -> Html:
+    """The chart's frame: its label as title and aria-label, its figures as data- attributes, a baseline."""
+    body = f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}" stroke="#e3e3e3"/>' + body
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
     return Html(
         f'<svg class="chart {esc(css)}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -102,7 +104,7 @@ class Axis:
 def steps(points: Sequence[tuple[float, int]], axis: Axis, label: str, marks: Sequence[Mark] = (),
           spans: Sequence[Span] = (), css: str = "steps", width: int = 720, height: int = 170) -> Html:  # fmt: skip
     """A level over time (a step line from ``points``), with marks (cap) and spans (paused, not read)."""
-    left, right, top_pad, bottom = 40, 10, 8, 20
+    left, right, top_pad, bottom = 40, 10, 16, 20
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     top = max([p[1] for p in points] + [m.level for m in marks] + [1])
     length = max(axis.end - axis.start, 1e-9)

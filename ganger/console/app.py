@@ -132,7 +132,9 @@ class ConsoleApp:
         return _html(pages.overview(self.reads.overview(), self.allowed))
 
     def overview_json(self, request: Request) -> Response:
-        body = json.dumps({"labourers": [row.view() for row in self.reads.overview()]}).encode()
+        rows = [{**row.view(), "charts": pages.chart_cells(row), "charts_at": pages.charts_at(row)}
+                for row in self.reads.overview(fresh_charts=False)]  # fmt: skip
+        body = json.dumps({"labourers": rows}).encode()
         return Response(200, body, "application/json")
 
     def labourer(self, request: Request, name: str, proposal: Proposal | None = None, status: int = 200) -> Response:

@@ -17,7 +17,9 @@ from ganger.clients import AwsClients
 from ganger.config import ConfigStore, StoredDocument
 from ganger.console.counts import COUNT_CAP, Bounded, BoundedCounts
 from ganger.console.dead import DeadGroup, group_dead
+from ganger.console.history import History
 from ganger.console.insights import insights_url, on_aws, worker_log_group
+from ganger.console.series import Figures, Timeline, figures, last_pause
 from ganger.console.timeline import Step, timeline
 from ganger.cost import report
 from ganger.ecology import Ecology
@@ -28,7 +30,7 @@ from ganger.ops.labourers import LabourerRow, list_labourers
 from ganger.ops.tasks import locate, task_view
 from ganger.ops.why import Why, task_why
 from ganger.task_state import CLOSED_STATUS, TaskState
-from ganger.tasks import Task
+from ganger.tasks import STATUS_COMPLETED, STATUS_DEAD, Task
 
 HOUR = 3600
 DAY = 86400
@@ -37,6 +39,10 @@ DEAD_READ = 300  # dead tasks read per labourer for /dead (newest first; a redri
 OVERVIEW_CAP = 100  # the overview refreshes every 2 s: its counts stop sooner (a long queue: its span, ~N)
 LABOURER_CAP = 100  # a labourer's page the same: exact up to here, then ~N (the queue) or N+
 OVERVIEW_THREADS = 8  # labourers read at once (on AWS the reads wait on the network, not on the CPU)
+CHART_SAMPLE = 200  # the overview's charts: the newest completed tasks of the last hour read per labourer
+CHARTS_EVERY = 30.0  # seconds: /api/overview (every 2 s) reads the charts' sample again at most this often
+TIMELINE_SAMPLE = 300  # a labourer's timeline: its newest completed and dead tasks read (each)
+RUNNING_READ = 300  # a labourer's timeline: the attempts holding a slot now read, at most
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class OverviewRow:
     health: int
     paused: bool
     paused_reason: str
+    figures: Figures | None = None  # the charts' figures (None: not read for this row)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,7 @@ class LabourerPage:
     entry: dict[str, Any]  # its entry of the labourers document, as stored
     version: int  # of the labourers document
     waiting: list[Waiting] = field(default_factory=list)
+    timeline: Timeline | None = None
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,14 @@ class ConsoleReads:
         self.audit = audit
         self.clock = clock
         self._ecology = Ecology(clients.cloudwatch)
+        self._figures: dict[str, Figures] = {}  # the last figures of each labourer, reused by /api/overview
 
     def ops(self) -> Ops:
         return Ops(self.clients)
 
-    def _row(self, ops: Ops, row: LabourerRow, now: float, cap: int = COUNT_CAP) -> OverviewRow:
+    def _row(self, ops: Ops, row: LabourerRow, now: float, cap: int = COUNT_CAP, charts: bool | None = None
+             ) -> OverviewRow:  # fmt: skip
+        """``charts``: None, no figures; True, read now; False, the last ones when younger than CHARTS_EVERY."""
         lab, counts = row.labourer, BoundedCounts(self.clients.dynamodb, ops.store.tables, cap)
         live = [s for s in row.counters if s is not None]
         front = ops.store.queued(lab.id, now, limit=1, lanes=lab.lane_count)
@@ -126,14 +137,27 @@ class ConsoleReads:
             health=self._ecology.status(lab) if lab.health_metrics else 4,
             paused=lab.paused or any(s.paused for s in live),
             paused_reason=lab.paused_reason,
+            figures=None if charts is None else self._charts(ops, lab, now, fresh=charts),
         )
 
-    def overview(self) -> list[OverviewRow]:
-        """Every labourer: slot counters (one read each), a bounded COUNT per figure, the queue's front."""
+    def _charts(self, ops: Ops, lab: Labourer, now: float, fresh: bool) -> Figures:
+        """The overview's figures: the newest ``CHART_SAMPLE`` completed tasks of the last hour (one Query per
+        lane), kept for ``CHARTS_EVERY`` seconds only to spare the 2-second refresh (a restart reads them again)."""
+        last = self._figures.get(lab.id)
+        if not fresh and last is not None and 0 <= now - last.sample.now < CHARTS_EVERY:
+            return last
+        history = History(self.clients.dynamodb, ops.store.tables)
+        found = figures(history.closed(lab, STATUS_COMPLETED, now - HOUR, now, CHART_SAMPLE))
+        self._figures[lab.id] = found
+        return found
+
+    def overview(self, fresh_charts: bool = True) -> list[OverviewRow]:
+        """Every labourer: slot counters (one read each), a bounded COUNT per figure, the queue's front, the
+        charts' sample (``fresh_charts`` False: read again only when older than ``CHARTS_EVERY``)."""
         ops, now = self.ops(), self.clock()
         rows = list_labourers(ops)
         with ThreadPoolExecutor(max_workers=max(1, min(OVERVIEW_THREADS, len(rows)))) as pool:
-            return list(pool.map(lambda row: self._row(ops, row, now, OVERVIEW_CAP), rows))
+            return list(pool.map(lambda row: self._row(ops, row, now, OVERVIEW_CAP, fresh_charts), rows))
 
     def labourer(self, name: str) -> LabourerPage:
         """Its limits, counters, document entry and the first queued tasks with what holds each."""
@@ -146,7 +170,22 @@ class ConsoleReads:
         queued = ops.store.queued(lab.id, now, limit=QUEUED_SHOWN, lanes=lab.lane_count)
         waiting = [Waiting(task, task_why(ops, task.task_id, now, self._ecology.readings)) for task in queued]
         version = stored.version if stored is not None else 0
-        return LabourerPage(row, self._row(ops, row, now, LABOURER_CAP), entry, version, waiting)
+        overview = self._row(ops, row, now, LABOURER_CAP)
+        return LabourerPage(row, overview, entry, version, waiting, self._timeline(ops, lab, now, overview.cap))
+
+    def _timeline(self, ops: Ops, lab: Labourer, now: float, cap: int | None) -> Timeline:
+        """Running over the last hour: the newest completed and dead tasks (one Query per lane each) and the
+        attempts holding a slot now (one Query per lane), each bounded."""
+        history, since = History(self.clients.dynamodb, ops.store.tables), now - HOUR
+        return Timeline(
+            completed=history.closed(lab, STATUS_COMPLETED, since, now, TIMELINE_SAMPLE),
+            dead=history.closed(lab, STATUS_DEAD, since, now, TIMELINE_SAMPLE),
+            invoked=history.invoked(lab, now, RUNNING_READ),
+            invoked_limit=RUNNING_READ,
+            cap=cap,
+            configured_cap=lab.max_simultaneous_invocations,
+            paused=last_pause(lab.paused, lab.paused_at, lab.resumed_at, since, now),
+        )
 
     def task(self, task_id: str) -> TaskPage | None:
         """The task wherever it is (GetItems), its audit rows (one Query) and, when queued, why it waits."""

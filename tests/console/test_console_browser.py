@@ -290,3 +290,55 @@ def test_the_cost_page_shows_ganger_cost(page: Any, console: Console) -> None:
     expect(page.locator("#cost")).to_contain_text("Step Functions Standard")
     expect(page.locator("#cost")).to_contain_text("dynamodb index writes")
     shoot(page, "cost")
+
+
+def slow_worker(system: InProcessSystem, clock: Clock, seconds: float) -> None:
+    """example_worker's attempts each take ``seconds`` of the test's clock before they report."""
+    from examples import sosw_protocol_worker
+
+    def handler(event: Any, context: Any) -> Any:
+        clock.advance(seconds)
+        return sosw_protocol_worker.lambda_handler(event, context)
+
+    system.register_worker("example_worker", handler)
+
+
+def test_the_overview_charts_the_completions_a_job_made_and_redraws_them_live(
+    page: Any, console: Console, system: InProcessSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ganger.console.reads.CHARTS_EVERY", 0.0)  # the live refresh reads them every time
+    page.goto(console(allow_actions=False).url)
+    completions = cell(page, "example_worker", 9).locator("svg.completions")
+    expect(completions).to_have_attribute("data-total", "0")
+    expect(cell(page, "example_worker", 9)).to_contain_text("no task completed in the last hour")
+    page.evaluate("window.loadedOnce = true")
+
+    system.schedule(job(3))
+    system.tick()
+    expect(completions).to_have_attribute("data-total", "3", timeout=10_000)  # redrawn by the live refresh
+    expect(cell(page, "example_worker", 9)).to_contain_text("all 3 completed in the last hour")
+    assert page.evaluate("window.loadedOnce") is True, "the page was reloaded"
+    latency = cell(page, "example_worker", 8)
+    expect(latency.locator("svg.latency")).to_have_attribute("aria-label", re.compile(r"^start latency p50 0 s, "
+                                                             r"p95 0 s over 3 tasks; all 3 completed"))  # fmt: skip
+    expect(latency).to_contain_text("p50 0 s · p95 0 s")
+    expect(cell(page, "other_worker", 9).locator("svg.completions")).to_have_attribute("data-total", "0")
+    shoot(page, "overview-charts")
+
+
+def test_a_labourer_page_draws_its_capacity_over_the_last_hour(
+    page: Any, console: Console, system: InProcessSystem, clock: Clock
+) -> None:
+    clock.now = clock.now - 900  # the job ran 15 minutes ago, each attempt for 40 s of the test's clock
+    slow_worker(system, clock, 40)
+    system.schedule(job(3))
+    system.tick()
+    assert len(system.scan("sosw_closed_tasks")) == 3
+
+    page.goto(console(allow_actions=False).url + "labourers/example_worker")
+    timeline = page.locator("svg.timeline")
+    expect(timeline).to_have_attribute("data-peak", "3")  # the three attempts overlapped
+    expect(timeline).to_contain_text("configured cap 5")
+    expect(page.locator("#timeline-notes")).to_contain_text("all 3 completed in the last hour")
+    expect(page.locator("#timeline-notes")).to_contain_text("plus the 0 attempts holding a slot now")
+    shoot(page, "labourer-timeline")

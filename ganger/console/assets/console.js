@@ -1,4 +1,5 @@
-// The overview's live update: GET /api/overview every 2 s and rewrite the rows' cells, no reload.
+// The overview's live update: GET /api/overview every 2 s and rewrite the rows' cells (the charts when the
+// server read them again), no reload.
 "use strict";
 (function () {
   const table = document.getElementById("labourers");
@@ -29,6 +30,10 @@
       cells[5].textContent = row.dead_24h.text;
       cells[6].textContent = row.health;
       cells[7].textContent = row.paused ? "paused: " + row.paused_reason : "no";
+      if (row.charts_at && tr.dataset.chartsAt !== row.charts_at) {  // the server read them again (every 30 s)
+        tr.dataset.chartsAt = row.charts_at;
+        cells[8].innerHTML = row.charts[0]; cells[9].innerHTML = row.charts[1];  // server-rendered, escaped SVG
+      }
     }
     document.getElementById("updated").textContent = new Date().toLocaleTimeString();
   }

@@ -25,6 +25,7 @@ import functools
 import http.server
 import json
 import logging
+import sys
 import threading
 import time
 import urllib.error
@@ -162,7 +163,7 @@ def allow_user(ctx: DemoContext) -> None:
 def serve_directory(directory: Path) -> Iterator[str]:
     """A loopback HTTP server for a folder (the video scenario's "website")."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _MediaServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="demo-media", daemon=True)
     thread.start()
     try:
@@ -192,6 +193,16 @@ def clip_site(ctx: DemoContext, directory: Path) -> Iterator[str]:
             yield site
         finally:
             set_allowed([])
+
+
+class _MediaServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-file (yt-dlp probes a file, then reads it again) is no error; the rest are
+        printed as the standard server does."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            logger.debug("media server: %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

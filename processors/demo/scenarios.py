@@ -259,12 +259,7 @@ def image_scenario(ctx: DemoContext) -> ScenarioResult:
 def devbox_scenario(ctx: DemoContext) -> ScenarioResult:
     allow_user(ctx)
     ec2 = ctx.clients.get("ec2")
-    instance_id = make_box(ec2, "devbox demo")
-    update_config(
-        ctx,
-        "devbox_worker_config",
-        {"users": {str(ctx.user_id): {"code": "demo", "instances": {"default": instance_id}}}},
-    )
+    instance_id = demo_box(ctx, ec2)
     start = len(ctx.telegram.sent)
     send(ctx, text_update(ctx, "/up"))
     ctx.settle()
@@ -281,6 +276,24 @@ def devbox_scenario(ctx: DemoContext) -> ScenarioResult:
     if ctx.advance is not None:
         ok = ok and states[-1] == "stopped" and any("will be stopped automatically" in r for r in replies)
     return ScenarioResult("devbox", ok, f"{instance_id}: {' -> '.join(states)}", replies, {"instance_id": instance_id})
+
+
+def demo_box(ctx: DemoContext, ec2: Any) -> str:
+    """The demo user's default box when the config already names one (``ganger local`` made it at start),
+    else a new box put in the config. Changing a box a warm worker has read would not do: the worker keeps
+    its config for the TTL, and the hourly sweep, which the demo's fast clock fires, warms it early."""
+    stored = ConfigStore(ctx.clients.dynamodb).get("devbox_worker_config")
+    users = (stored.value if stored else {}).get("users") or {}
+    configured = (users.get(str(ctx.user_id)) or {}).get("instances", {}).get("default")
+    if configured:
+        return str(configured)
+    instance_id = make_box(ec2, "devbox demo")
+    update_config(
+        ctx,
+        "devbox_worker_config",
+        {"users": {str(ctx.user_id): {"code": "demo", "instances": {"default": instance_id}}}},
+    )
+    return instance_id
 
 
 def _state(ec2: Any, instance_id: str) -> str:
